@@ -1,0 +1,5 @@
+#ifndef GATEWAY_CHIREDIS_SHIM_H
+#define GATEWAY_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+#endif

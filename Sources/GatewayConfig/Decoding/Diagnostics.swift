@@ -1,0 +1,10 @@
+/// Collects every problem found during one load, in discovery order.
+///
+/// One instance per ``ConfigLoader`` call, used from that call's thread only (not `Sendable`).
+final class Diagnostics {
+    private(set) var errors: [ConfigError] = []
+
+    func report(_ message: String, at location: SourceLocation) {
+        errors.append(ConfigError(at: location, message))
+    }
+}

@@ -1,0 +1,93 @@
+import Yams
+
+/// `server:` — listeners, limits, client timeouts, trusted proxies, access log.
+enum ServerDecoder {
+    static let keys = [
+        "listen", "admin_listen", "max_header_bytes", "max_body_bytes", "timeouts", "shutdown_grace",
+        "trusted_proxies", "access_log", "workers",
+    ]
+
+    static func decode(_ node: Node, context: DecodeContext) -> ServerSettings {
+        var server = ServerSettings()
+        guard let map = MappingReader(node, what: "server", allowed: keys, context: context) else { return server }
+        if let value = map["listen"], let address = listenAddress(value, key: "listen", context: context) {
+            server.listen = address
+        }
+        if let value = map["admin_listen"] {
+            if context.optionalBool(value) == false {
+                server.adminListen = nil
+            } else if let address = listenAddress(value, key: "admin_listen", context: context) {
+                server.adminListen = address
+            }
+        }
+        if let value = map["max_header_bytes"], let size = context.size(value, key: "max_header_bytes") {
+            server.maxHeaderBytes = size
+        }
+        if let value = map["max_body_bytes"], let size = context.size(value, key: "max_body_bytes", positive: false) {
+            server.maxBodyBytes = size
+        }
+        if let value = map["timeouts"],
+            let timeouts = MappingReader(value, what: "server.timeouts", allowed: ["client_header", "client_idle"], context: context)
+        {
+            if let node = timeouts["client_header"], let duration = context.duration(node, key: "client_header") {
+                server.clientHeaderTimeout = duration
+            }
+            if let node = timeouts["client_idle"], let duration = context.duration(node, key: "client_idle") {
+                server.clientIdleTimeout = duration
+            }
+        }
+        if let value = map["shutdown_grace"], let duration = context.duration(value, key: "shutdown_grace", positive: false) {
+            server.shutdownGrace = duration
+        }
+        if let value = map["trusted_proxies"], let entries = context.stringListNodes(value, key: "trusted_proxies") {
+            server.trustedProxies = entries.compactMap { entry in
+                context.parsed(entry, key: "trusted_proxies", expecting: "CIDR") { text throws(ValueParseError) in
+                    try CIDRBlock.parse(text)
+                }
+            }
+        }
+        if let value = map["access_log"] {
+            if let flag = context.optionalBool(value) {
+                server.accessLog = flag ? .stdout : .off
+            } else if let text = context.nonEmptyString(value, key: "access_log") {
+                switch text {
+                case "stdout": server.accessLog = .stdout
+                case "stderr": server.accessLog = .file(path: "/dev/stderr")
+                default: server.accessLog = .file(path: text)
+                }
+            }
+        }
+        if let value = map["workers"], let workers = context.int(value, key: "workers", atLeast: 0, atMost: 1024) {
+            server.workers = workers
+        }
+        return server
+    }
+
+    /// `host:port` text, or a bare integer port (= `:port`).
+    static func listenAddress(_ node: Node, key: String, context: DecodeContext) -> ListenAddress? {
+        if node.tagName == .int, let port = node.int {
+            guard (0...65535).contains(port) else {
+                context.error("'\(key)': port must be a number 0...65535", at: node)
+                return nil
+            }
+            return ListenAddress(host: "0.0.0.0", port: port)
+        }
+        return context.parsed(node, key: key, expecting: "address") { text throws(ValueParseError) in
+            try ListenAddress.parse(text)
+        }
+    }
+}
+
+extension DecodeContext {
+    /// The item nodes of a list of strings (a single string counts as a one-item list), so each
+    /// item can be parsed and reported at its own position.
+    func stringListNodes(_ node: Node, key: String) -> [Node]? {
+        switch node {
+        case .scalar: return [node]
+        case .sequence(let sequence): return Array(sequence)
+        default:
+            error("'\(key)' must be a list of strings, got \(node.kindDescription)", at: node)
+            return nil
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// The one-line-per-route summary `gateway check` prints, e.g.
+/// `route api-v1: prefix /api/v1/ -> app (strip /api/v1/, session optional, 2 limits, gzip)`.
+public enum ConfigSummary {
+    public static func lines(for config: GatewayConfiguration) -> [String] {
+        config.routes.map(line(for:))
+    }
+
+    /// `config OK: 5 routes, 2 upstreams, store redis://..., 2 files` — a closing line for `check`.
+    public static func overview(for config: GatewayConfiguration) -> String {
+        let store = config.store.redisURL.map { "store \(redacted($0))" } ?? "in-memory store"
+        return "config OK: \(plural(config.routes.count, "route")), \(plural(config.upstreams.count, "upstream")), "
+            + "\(store), \(plural(config.sourceFiles.count, "file"))"
+    }
+
+    public static func line(for route: RouteSettings) -> String {
+        var match: [String] = []
+        if let path = route.match.path { match.append("path \(path)") }
+        if let prefix = route.match.pathPrefix { match.append("prefix \(prefix)") }
+        if let host = route.match.host { match.append("host \(host)") }
+        if let methods = route.match.methods { match.append("[\(methods.joined(separator: ","))]") }
+        if match.isEmpty { match.append("any path") }
+
+        let target = route.pubsub != nil ? "pubsub" : (route.upstream ?? "?")
+        var details: [String] = []
+        switch route.stripPrefix {
+        case .none: break
+        case .matchedPrefix: details.append("strip \(route.match.pathPrefix ?? "")")
+        case .literal(let prefix): details.append("strip \(prefix)")
+        }
+        if route.websocket { details.append("websocket") }
+        if route.session != .off { details.append("session \(route.session.rawValue)") }
+        if !route.rateLimits.isEmpty { details.append(plural(route.rateLimits.count, "limit")) }
+        if route.compress != nil { details.append("gzip") }
+        if let max = route.maxBodyBytes { details.append("max body \(SizeParser.format(max))") }
+        if let pubsub = route.pubsub {
+            if !pubsub.subscribe.isEmpty { details.append("subscribe \(pubsub.subscribe.joined(separator: " "))") }
+            if !pubsub.publish.isEmpty { details.append("publish \(pubsub.publish.joined(separator: " "))") }
+        }
+        let suffix = details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"
+        return "route \(route.name): \(match.joined(separator: " ")) -> \(target)\(suffix)"
+    }
+
+    private static func plural(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
+
+    /// Hides a password in `redis://user:pass@host`.
+    static func redacted(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+}

@@ -1,0 +1,68 @@
+/// Checks that span routes, upstreams, sessions and files: references resolve, names are unique,
+/// features that need each other are both present. Runs after every file is decoded.
+struct SemanticValidator {
+    let diagnostics: Diagnostics
+
+    func validate(upstreams: [UpstreamDraft], routes: [RouteDraft], sessions: SessionSettings?) {
+        checkUnique(upstreams.map { ($0.settings.name, $0.nameLocation) }, kind: "upstream")
+        checkUnique(routes.map { ($0.settings.name, $0.nameLocation) }, kind: "route")
+        let upstreamNames = upstreams.map(\.settings.name)
+        for draft in routes {
+            check(draft, upstreamNames: upstreamNames, sessions: sessions)
+        }
+    }
+
+    private func checkUnique(_ names: [(String, SourceLocation)], kind: String) {
+        var first: [String: SourceLocation] = [:]
+        for (name, location) in names {
+            if let earlier = first[name] {
+                diagnostics.report("duplicate \(kind) name '\(name)' (first defined at \(earlier))", at: location)
+            } else {
+                first[name] = location
+            }
+        }
+    }
+
+    private func check(_ draft: RouteDraft, upstreamNames: [String], sessions: SessionSettings?) {
+        let route = draft.settings
+        if let pubsubLocation = draft.pubsubLocation {
+            if let websocketLocation = draft.websocketLocation, route.websocket {
+                diagnostics.report(
+                    "route '\(route.name)': 'websocket' and 'pubsub' cannot be combined (pubsub routes are WebSocket endpoints the gateway answers itself)",
+                    at: websocketLocation)
+            }
+            if let upstreamLocation = draft.upstreamLocation {
+                diagnostics.report(
+                    "route '\(route.name)': a pubsub route is answered by the gateway; remove 'upstream' (pubsub declared at \(pubsubLocation.line):\(pubsubLocation.column))",
+                    at: upstreamLocation)
+            }
+        } else if let upstream = route.upstream, let location = draft.upstreamLocation {
+            if !upstreamNames.contains(upstream) {
+                let known = upstreamNames.isEmpty ? " (no upstreams are defined)" : Suggestion.hint(for: upstream, in: upstreamNames)
+                diagnostics.report("route '\(route.name)': unknown upstream '\(upstream)'\(known)", at: location)
+            }
+        } else {
+            diagnostics.report("route '\(route.name)' needs an 'upstream' (or a 'pubsub' block)", at: route.location ?? draft.nameLocation)
+        }
+
+        if sessions == nil {
+            if route.session != .off, let location = draft.sessionLocation {
+                diagnostics.report(
+                    "route '\(route.name)': 'session: \(route.session.rawValue)' needs a top-level 'sessions' block", at: location)
+            }
+            for location in draft.sessionUserKeyLocations {
+                diagnostics.report("rate limit key 'session_user' needs a top-level 'sessions' block", at: location)
+            }
+        }
+        if route.session == .off {
+            for location in draft.sessionUserKeyLocations where sessions != nil {
+                diagnostics.report(
+                    "rate limit key 'session_user' needs the route's 'session' to be optional, required or issue", at: location)
+            }
+            if let location = draft.userPatternLocation, route.pubsub != nil {
+                diagnostics.report(
+                    "route '\(route.name)': channel patterns with {user} need 'session' optional, required or issue", at: location)
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import CoreMetrics
+import GatewayUpstreams
+import NIOCore
+import NIOHTTP1
+import Prometheus
+
+/// The admin endpoints of SPEC §6.
+struct GatewayAdmin: AdminAPI {
+    let reloader: Reloader
+    let registry: UpstreamRegistry
+    let prometheus: PrometheusCollectorRegistry
+    let readiness: @Sendable () -> (ready: Bool, store: String)
+    let extensions: (any AdminExtensions)?
+
+    func handle(_ request: AdminRequest, on eventLoop: any EventLoop) -> EventLoopFuture<AdminResponse> {
+        switch (request.method, request.path) {
+        case (.GET, "/healthz"), (.HEAD, "/healthz"):
+            return eventLoop.makeSucceededFuture(.json("{\"status\":\"ok\"}"))
+        case (.GET, "/readyz"), (.HEAD, "/readyz"):
+            let (ready, store) = readiness()
+            let body = "{\"status\":\(JSONText.quote(ready ? "ready" : "not_ready")),\"store\":\(JSONText.quote(store))}"
+            return eventLoop.makeSucceededFuture(.json(body, status: ready ? .ok : .serviceUnavailable))
+        case (.GET, "/metrics"):
+            registry.forEachReplica { upstream, replica, state in
+                Gauge(label: "gateway_upstream_healthy", dimensions: [("upstream", upstream), ("replica", replica.url)])
+                    .record(state == .healthy ? 1 : 0)
+            }
+            return eventLoop.makeSucceededFuture(
+                AdminResponse(
+                    contentType: "text/plain; version=0.0.4; charset=utf-8", body: prometheus.emitToString()))
+        case (.GET, "/upstreams"):
+            return eventLoop.makeSucceededFuture(.json(registry.snapshotJSON()))
+        case (.POST, "/reload"):
+            switch reloader.reload(trigger: "admin") {
+            case .applied(let version, let routes):
+                return eventLoop.makeSucceededFuture(
+                    .json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}"))
+            case .rejected(let errors):
+                let list = errors.map(JSONText.quote).joined(separator: ",")
+                return eventLoop.makeSucceededFuture(
+                    .json(
+                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity))
+            }
+        default:
+            if let extensions, let future = extensions.handle(request, on: eventLoop) { return future }
+            return eventLoop.makeSucceededFuture(.problem(.notFound, "No admin endpoint \(request.method) \(request.path)."))
+        }
+    }
+}
+
+/// Admin endpoints contributed by the shared-state features (`DELETE /sessions`, `POST /publish/…`).
+protocol AdminExtensions: Sendable {
+    /// nil when the request is not one of this extension's endpoints.
+    func handle(_ request: AdminRequest, on eventLoop: any EventLoop) -> EventLoopFuture<AdminResponse>?
+}

@@ -1,0 +1,124 @@
+import GatewayConfig
+import GatewayUpstreams
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// The running gateway as a swift-service-lifecycle `Service`: binds the listeners, runs health checks, reloads on
+/// SIGHUP, and on graceful shutdown stops accepting, lets in-flight requests finish for up to
+/// `server.shutdown_grace`, then closes everything.
+public final class GatewayService: Service, Sendable {
+    let configPath: String
+    let environment: [String: String]
+    let configuration: GatewayConfiguration
+    let prometheus: PrometheusCollectorRegistry
+    let logger: Logger
+    /// Set once the listeners are bound (tests and logs read the actual ports).
+    public let boundAddresses = NIOLockedValueBox<(proxy: SocketAddress?, admin: SocketAddress?)>((nil, nil))
+
+    public init(
+        configPath: String,
+        environment: [String: String],
+        configuration: GatewayConfiguration,
+        prometheus: PrometheusCollectorRegistry,
+        logger: Logger
+    ) {
+        self.configPath = configPath
+        self.environment = environment
+        self.configuration = configuration
+        self.prometheus = prometheus
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let config = configuration
+        let threads = config.server.workers > 0 ? config.server.workers : System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let logger = self.logger
+        let registry = UpstreamRegistry(configuration: config, onStateChange: { change in
+            logger.warning("\(change)")
+        })
+        let healthChecker = HealthChecker(registry: registry, logger: logger)
+        healthChecker.start(group: group)
+        let snapshots = SnapshotHolder(GatewaySnapshot(configuration: config, version: 1))
+        let accessLog = AccessLogWriter(target: config.server.accessLog)
+        let observer = RequestObserver(accessLog: accessLog)
+        let shared = try SharedState.make(configuration: config, environment: environment, group: group, logger: logger)
+        let services = GatewayServices(
+            snapshots: snapshots,
+            selector: RegistrySelector(registry: registry),
+            policies: shared.policies,
+            observer: observer,
+            pubsub: shared.pubsub)
+        let pools = UpstreamPools(group: group)
+        let quiesce = ServerQuiescingHelper(group: group)
+
+        let listen = config.server.listen
+        let serverChannel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try ServerPipeline.configure(channel: channel, services: services, pools: pools)
+                }
+            }
+            .bind(host: listen.host, port: listen.port).get()
+        logger.info("gateway listening", metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
+
+        let reloader = Reloader(
+            configPath: configPath, environment: environment, snapshots: snapshots, registry: registry,
+            healthChecker: healthChecker, logger: logger)
+        var adminChannel: (any Channel)? = nil
+        if let admin = config.server.adminListen {
+            let api = GatewayAdmin(
+                reloader: reloader, registry: registry, prometheus: prometheus,
+                readiness: { shared.readiness() }, extensions: shared.admin)
+            adminChannel = try await AdminServer.bind(host: admin.host, port: admin.port, group: group, api: api)
+            logger.info("admin listening", metadata: ["address": "\(adminChannel?.localAddress.map { "\($0)" } ?? "?")"])
+        }
+        boundAddresses.withLockedValue { $0 = (serverChannel.localAddress, adminChannel?.localAddress) }
+
+        let hangups = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                _ = reloader.reload(trigger: "SIGHUP")
+            }
+        }
+
+        try? await gracefulShutdown()
+        hangups.cancel()
+        logger.info("shutting down: draining in-flight requests", metadata: ["grace": "\(snapshots.current.server.shutdownGrace)"])
+
+        // Stop accepting, ask every connection to finish its current request, wait up to the grace period.
+        let drained = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: drained)
+        let finished = group.next().makePromise(of: Void.self)
+        let completed = NIOLockedValueBox(false)
+        let complete: @Sendable () -> Void = {
+            if completed.withLockedValue({ done in defer { done = true }; return !done }) { finished.succeed() }
+        }
+        drained.futureResult.whenComplete { _ in complete() }
+        let graceTimer = group.next().scheduleTask(in: snapshots.current.server.shutdownGrace.timeAmount) { complete() }
+        try? await finished.futureResult.get()
+        graceTimer.cancel()
+
+        try? await adminChannel?.close()
+        await healthChecker.stop()
+        await shared.shutdown()
+        await pools.closeAll()
+        try? await group.shutdownGracefully()
+        accessLog?.flush()
+        logger.info("gateway stopped")
+    }
+}

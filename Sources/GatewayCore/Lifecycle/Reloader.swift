@@ -1,0 +1,70 @@
+import GatewayConfig
+import GatewayUpstreams
+import Logging
+import NIOConcurrencyHelpers
+
+/// Applies a new configuration file atomically (SIGHUP, `POST /reload`): everything is validated first; a bad file
+/// is refused with its errors logged and the running configuration keeps serving.
+final class Reloader: Sendable {
+    let configPath: String
+    let environment: [String: String]
+    let snapshots: SnapshotHolder
+    let registry: UpstreamRegistry
+    let healthChecker: HealthChecker
+    let logger: Logger
+    /// Serialises reloads (SIGHUP and the admin endpoint may race).
+    private let lock = NIOLock()
+
+    init(
+        configPath: String,
+        environment: [String: String],
+        snapshots: SnapshotHolder,
+        registry: UpstreamRegistry,
+        healthChecker: HealthChecker,
+        logger: Logger
+    ) {
+        self.configPath = configPath
+        self.environment = environment
+        self.snapshots = snapshots
+        self.registry = registry
+        self.healthChecker = healthChecker
+        self.logger = logger
+    }
+
+    enum Outcome {
+        case applied(version: Int, routes: Int)
+        case rejected(errors: [String])
+    }
+
+    func reload(trigger: String) -> Outcome {
+        lock.withLock {
+            let configuration: GatewayConfiguration
+            do {
+                configuration = try ConfigLoader.load(path: configPath, environment: environment)
+            } catch let errors as ConfigErrors {
+                let lines = errors.errors.map(\.description)
+                for line in lines { logger.error("reload rejected: \(line)", metadata: ["trigger": "\(trigger)"]) }
+                return .rejected(errors: lines)
+            } catch {
+                logger.error("reload rejected: \(error)", metadata: ["trigger": "\(trigger)"])
+                return .rejected(errors: ["\(error)"])
+            }
+            let current = snapshots.current
+            if configuration.server.listen != current.server.listen
+                || configuration.server.adminListen != current.server.adminListen
+            {
+                logger.warning("reload: listen addresses changed; they take effect on restart only")
+            }
+            registry.apply(configuration)
+            healthChecker.reconcile()
+            let next = GatewaySnapshot(configuration: configuration, version: current.version + 1)
+            snapshots.replace(with: next)
+            logger.info(
+                "configuration reloaded",
+                metadata: [
+                    "trigger": "\(trigger)", "version": "\(next.version)", "routes": "\(configuration.routes.count)",
+                ])
+            return .applied(version: next.version, routes: configuration.routes.count)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import CoreMetrics
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Turns finished exchanges into metrics (swift-metrics, exported by swift-prometheus) and access-log lines.
+final class RequestObserver: Sendable {
+    private let accessLogger: Logger?
+    private let inFlight = NIOLockedValueBox<Int>(0)
+    private let openConnections = NIOLockedValueBox<Int>(0)
+    private let inFlightGauge = Gauge(label: "gateway_http_in_flight")
+    private let connectionsGauge = Gauge(label: "gateway_connections_open")
+    private let retries = CoreMetrics.Counter(label: "gateway_upstream_retries_total")
+    /// Metric handles by label set; creating one goes through the factory's registry lock, so reuse them.
+    private let counters = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
+    private let timers = NIOLockedValueBox<[String: CoreMetrics.Timer]>([:])
+
+    init(accessLog: AccessLogWriter?) {
+        if let accessLog {
+            var logger = Logger(label: "gateway.access") { _ in AccessLogHandler(writer: accessLog) }
+            logger.logLevel = .info
+            self.accessLogger = logger
+        } else {
+            self.accessLogger = nil
+        }
+    }
+
+    func connectionOpened() {
+        let value = openConnections.withLockedValue { $0 += 1; return $0 }
+        connectionsGauge.record(value)
+    }
+
+    func connectionClosed() {
+        let value = openConnections.withLockedValue { $0 -= 1; return $0 }
+        connectionsGauge.record(value)
+    }
+
+    func requestStarted() {
+        let value = inFlight.withLockedValue { $0 += 1; return $0 }
+        inFlightGauge.record(value)
+    }
+
+    /// WebSocket connections by route (proxied tunnels and pub/sub sockets).
+    private let websockets = NIOLockedValueBox<[String: Int]>([:])
+
+    func tunnelOpened(route: String) {
+        let value = websockets.withLockedValue { $0[route, default: 0] += 1; return $0[route]! }
+        Gauge(label: "gateway_websocket_connections", dimensions: [("route", route)]).record(value)
+    }
+
+    func tunnelClosed(route: String) {
+        let value = websockets.withLockedValue { $0[route, default: 1] -= 1; return $0[route]! }
+        Gauge(label: "gateway_websocket_connections", dimensions: [("route", route)]).record(value)
+    }
+
+    func retried() {
+        retries.increment()
+    }
+
+    /// A request that failed to parse (no route, no exchange).
+    func protocolError(status: Int) {
+        counter("gateway_http_requests_total", [("route", "-"), ("method", "-"), ("code", String(status))]).increment()
+    }
+
+    func requestFinished(_ exchange: ProxyExchange) {
+        if exchange.route != nil || exchange.responseStatus != 0 {
+            let value = inFlight.withLockedValue { $0 = max(0, $0 - 1); return $0 }
+            inFlightGauge.record(value)
+        }
+        let elapsed = NIODeadline.now() - exchange.startedAt
+        let route = exchange.routeName
+        let method = exchange.head.method.rawValue
+        let code = exchange.responseStatus
+        counter("gateway_http_requests_total", [("route", route), ("method", method), ("code", String(code))])
+            .increment()
+        timer("gateway_http_request_duration_seconds", [("route", route)]).recordNanoseconds(elapsed.nanoseconds)
+        counter("gateway_http_request_bytes_total", [("route", route)]).increment(by: exchange.requestBytes)
+        counter("gateway_http_response_bytes_total", [("route", route)]).increment(by: exchange.responseBytes)
+        if let replica = exchange.replica ?? exchange.triedURLs.last.map({ url in
+            ReplicaChoice(host: "", port: 0, url: url, setAffinityCookie: nil, token: nil)
+        }), let upstream = exchange.route?.settings.upstream {
+            let outcome = code >= 500 ? "error" : "success"
+            counter(
+                "gateway_upstream_requests_total",
+                [("upstream", upstream), ("replica", replica.url), ("outcome", outcome)]
+            ).increment()
+            timer("gateway_upstream_request_duration_seconds", [("upstream", upstream), ("replica", replica.url)])
+                .recordNanoseconds(elapsed.nanoseconds)
+        }
+        guard let accessLogger else { return }
+        var metadata: Logger.Metadata = [
+            "time": .string(Self.timestamp()),
+            "request_id": .string(exchange.requestID),
+            "client_ip": .string(exchange.clientIP),
+            "method": .string(method),
+            "uri": .string(exchange.head.uri),
+            "route": .string(route),
+            "status": .stringConvertible(code),
+            "duration_ms": .stringConvertible(Double(elapsed.nanoseconds / 1000) / 1000),
+            "bytes_in": .stringConvertible(exchange.requestBytes),
+            "bytes_out": .stringConvertible(exchange.responseBytes),
+            "attempts": .stringConvertible(exchange.attempts),
+        ]
+        if let url = exchange.triedURLs.last { metadata["replica"] = .string(url) }
+        if let note = exchange.outcomeNote { metadata["error"] = .string(note) }
+        if let user = exchange.policy.sessionUser { metadata["user"] = .string(user) }
+        accessLogger.info("access", metadata: metadata)
+    }
+
+    func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        let key = label + dimensions.map { "|" + $0.1 }.joined()
+        return counters.withLockedValue { cache in
+            if let existing = cache[key] { return existing }
+            let created = CoreMetrics.Counter(label: label, dimensions: dimensions)
+            cache[key] = created
+            return created
+        }
+    }
+
+    func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        let key = label + dimensions.map { "|" + $0.1 }.joined()
+        return timers.withLockedValue { cache in
+            if let existing = cache[key] { return existing }
+            let created = CoreMetrics.Timer(label: label, dimensions: dimensions)
+            cache[key] = created
+            return created
+        }
+    }
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var time = now.tv_sec
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let millis = now.tv_nsec / 1_000_000
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+}

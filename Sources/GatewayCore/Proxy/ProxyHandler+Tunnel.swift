@@ -1,0 +1,71 @@
+import NIOCore
+import NIOHTTP1
+
+extension ProxyHandler {
+    /// The upstream accepted a WebSocket upgrade: answer the client's handshake with the upstream's 101, then replace
+    /// the HTTP handlers of both connections with a byte splice. Frames (pings and pongs included) pass through
+    /// untouched; the tunnel closes when either side closes or nothing moves for `client_idle`.
+    func startTunnel(_ exchange: ProxyExchange, responseHead: HTTPResponseHead) {
+        guard let context, let connection = exchange.connection else { return }
+        if let key = exchange.head.headers.first(name: "sec-websocket-key"),
+            responseHead.headers.first(name: "sec-websocket-accept") != WebSocketHandshake.acceptValue(forKey: key)
+        {
+            exchange.outcomeNote = "upstream WebSocket handshake has a wrong Sec-WebSocket-Accept"
+            detachConnection(exchange, reusable: false)
+            respondLocally(exchange, ProblemResponse(.badGateway, detail: "The upstream's WebSocket handshake is invalid."))
+            return
+        }
+        var headers = ForwardedHeaders.downstreamHeaders(from: responseHead.headers, keepUpgrade: true)
+        headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestID)
+        exchange.responseStarted = true
+        exchange.responseStatus = 101
+        exchange.phase = .tunnel
+        exchange.connection = nil
+        connection.handler.receiver = nil
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
+            promise: nil)
+        services.observer.requestFinished(exchange)
+        services.observer.tunnelOpened(route: exchange.routeName)
+        let route = exchange.routeName
+        let observer = services.observer
+
+        let (clientSide, upstreamSide) = TunnelHandler.matchedPair()
+        clientSide.onClose = { observer.tunnelClosed(route: route) }
+        do {
+            // Client: the splice goes right after the byte-level timeout handler, then every HTTP handler leaves.
+            let clientPipeline = context.pipeline.syncOperations
+            let front = try clientPipeline.handler(type: ClientTimeoutHandler.self)
+            try clientPipeline.addHandler(clientSide, position: .after(front))
+            let idle = exchange.snapshot.server.clientIdleTimeout.timeAmount
+            try clientPipeline.addHandler(IdleStateHandler(allTimeout: idle), position: .before(clientSide))
+            if let compressor = try? clientPipeline.handler(type: GzipResponseHandler.self) {
+                clientPipeline.removeHandler(compressor, promise: nil)
+            }
+            if let pipelining = try? clientPipeline.handler(type: HTTPServerPipelineHandler.self) {
+                clientPipeline.removeHandler(pipelining, promise: nil)
+            }
+            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
+            clientPipeline.removeHandler(
+                try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+
+            // Upstream: the splice replaces the response handler before the decoder leaves, so bytes the decoder
+            // already read past the 101 are handed to the splice.
+            let upstreamPipeline = connection.channel.pipeline.syncOperations
+            upstreamPipeline.removeHandler(connection.handler, promise: nil)
+            try upstreamPipeline.addHandler(upstreamSide)
+            upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: HTTPRequestEncoder.self), promise: nil)
+            upstreamPipeline.removeHandler(
+                try upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+        } catch {
+            connection.channel.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        self.exchange = nil
+        activity.requestHeadReceived()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        connection.channel.read()
+        context.channel.read()
+    }
+}

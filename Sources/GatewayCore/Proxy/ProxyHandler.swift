@@ -1,0 +1,490 @@
+import GatewayConfig
+import NIOCore
+import NIOHTTP1
+
+/// The client side of the proxy, one per client connection. Runs each request through the phases
+/// (route → request policies → pick replica → connect → stream both ways → response policies → log) and splices the
+/// upstream connection's response back, with backpressure in both directions.
+///
+/// Requests arrive one at a time: `HTTPServerPipelineHandler` in front of this handler holds pipelined requests
+/// until the previous response has ended.
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let services: GatewayServices
+    let pool: UpstreamConnectionPool
+    let activity: ConnectionActivity
+    var context: ChannelHandlerContext?
+    var exchange: ProxyExchange?
+    /// A `read()` held back because the request body has nowhere to go yet.
+    var readPending = false
+    var peerAddress: SocketAddress?
+    var peerBytes: [UInt8] = []
+    /// The client connection is closing; nothing more is started.
+    var closing = false
+
+    init(services: GatewayServices, pool: UpstreamConnectionPool, activity: ConnectionActivity) {
+        self.services = services
+        self.pool = pool
+        self.activity = activity
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peerAddress = context.channel.remoteAddress
+        peerBytes = ClientAddress.bytes(of: peerAddress)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        services.observer.connectionOpened()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        services.observer.connectionClosed()
+        closing = true
+        if let exchange, exchange.phase != .done {
+            abandon(exchange, note: "client closed")
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head(let head):
+            activity.requestHeadReceived()
+            begin(head: head, context: context)
+        case .body(let buffer):
+            guard let exchange else { return }
+            exchange.requestBytes += buffer.readableBytes
+            if exchange.requestBytes > exchange.maxBodyBytes {
+                payloadTooLarge(exchange)
+                return
+            }
+            forwardRequestPart(.body(buffer), exchange: exchange)
+        case .end:
+            guard let exchange else { return }
+            exchange.requestEnded = true
+            forwardRequestPart(part, exchange: exchange)
+            if exchange.phase == .done { finishIfComplete(exchange) }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let connection = exchange?.connection, exchange?.phase == .proxying {
+            connection.channel.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let connection = exchange?.connection {
+            connection.handler.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            protocolError(parserError, context: context)
+            return
+        }
+        // I/O errors (reset by peer …): the connection is gone.
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, !clientReadsAllowed(exchange) {
+            readPending = true
+            return
+        }
+        context.read()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: finish the current request, then close (keep-alive ends).
+            if exchange == nil {
+                context.close(promise: nil)
+            } else {
+                exchange?.closeAfterResponse = true
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: Request phases
+
+    private func begin(head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let snapshot = services.snapshots.current
+        let requestID = RequestID.accept(head.headers.first(name: "x-request-id")) ?? RequestID.generate()
+        let peerText = ClientAddress.text(of: peerAddress)
+        let peerTrusted = snapshot.isTrustedProxy(peerBytes)
+        let clientIP = ClientAddress.resolve(
+            peer: peerText,
+            peerTrusted: peerTrusted,
+            forwardedFor: head.headers[canonicalForm: "x-forwarded-for"].map(String.init),
+            isTrusted: { text in ClientAddress.parse(text).map { snapshot.isTrustedProxy($0) } ?? false }
+        )
+
+        if let framingProblem = RequestValidation.framingProblem(head) {
+            let exchange = ProxyExchange(
+                head: head, requestID: requestID, snapshot: snapshot, route: nil, clientIP: clientIP)
+            self.exchange = exchange
+            respondLocally(
+                exchange, ProblemResponse(.badRequest, detail: framingProblem, closeConnection: true))
+            return
+        }
+
+        let (path, _) = RequestValidation.splitURI(head.uri)
+        let host = RequestValidation.hostWithoutPort(head.headers.first(name: "host"))
+        let outcome = snapshot.router.route(method: head.method.rawValue, path: path, host: host)
+        var route: CompiledRoute? = nil
+        if case .matched(let matched) = outcome { route = matched }
+        let exchange = ProxyExchange(
+            head: head, requestID: requestID, snapshot: snapshot, route: route, clientIP: clientIP)
+        self.exchange = exchange
+        services.observer.requestStarted()
+
+        switch outcome {
+        case .notFound:
+            respondLocally(exchange, ProblemResponse(.notFound, detail: "No route matches \(path)."))
+            return
+        case .methodNotAllowed(let allowed):
+            respondLocally(
+                exchange,
+                ProblemResponse(
+                    .methodNotAllowed,
+                    detail: "\(head.method.rawValue) is not allowed on \(path).",
+                    headers: allowed.isEmpty ? [] : [("Allow", allowed.joined(separator: ", "))]))
+            return
+        case .matched:
+            break
+        }
+        guard let route else { return }
+
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > exchange.maxBodyBytes {
+            respondLocally(
+                exchange,
+                ProblemResponse(
+                    .payloadTooLarge,
+                    detail: "The request body of \(length) bytes exceeds the limit of \(exchange.maxBodyBytes) bytes.",
+                    closeConnection: true))
+            return
+        }
+
+        if head.headers.contains(name: "upgrade") {
+            // The request decoder stops parsing after an upgrade request: this connection serves nothing after it.
+            exchange.closeAfterResponse = true
+        }
+        if exchange.isWebSocketUpgrade, route.settings.websocket || route.settings.pubsub != nil,
+            let problem = WebSocketHandshake.requestProblem(head)
+        {
+            respondLocally(exchange, ProblemResponse(.badRequest, detail: problem))
+            return
+        }
+
+        let policyRequest = PolicyRequest(route: route, head: head, clientIP: clientIP, requestID: requestID)
+        guard services.policies.needsRequestPhase(route) else {
+            proceed(exchange, route: route)
+            return
+        }
+        services.policies.requestPhase(policyRequest, on: context.eventLoop).assumeIsolated().whenComplete {
+            [self] result in
+            guard self.exchange === exchange, exchange.phase == .filtering else { return }
+            switch result {
+            case .success(.proceed(let policy)):
+                exchange.policy = policy
+                self.proceed(exchange, route: route)
+            case .success(.respond(let problem)):
+                var problem = problem
+                if exchange.hasBody && !exchange.requestEnded { problem.closeConnection = true }
+                self.respondLocally(exchange, problem)
+            case .failure(let error):
+                self.respondLocally(
+                    exchange,
+                    ProblemResponse(
+                        .serviceUnavailable, detail: "A policy check failed: \(error).",
+                        headers: [("Retry-After", "1")]))
+            }
+        }
+    }
+
+    /// After the request phase: the gateway's own pub/sub socket, or the upstream.
+    private func proceed(_ exchange: ProxyExchange, route: CompiledRoute) {
+        if route.settings.pubsub != nil, let context {
+            beginPubSub(exchange, route: route, context: context)
+        } else {
+            startUpstream(exchange)
+        }
+    }
+
+    /// Picks a replica and connects; called again for each retry.
+    func startUpstream(_ exchange: ProxyExchange) {
+        guard let route = exchange.route, let upstreamName = route.settings.upstream, let context else { return }
+        exchange.phase = .connecting
+        if exchange.attempts == 0 { services.selector.recordRequest(upstream: upstreamName) }
+        let cookieName = services.selector.affinityCookieName(upstream: upstreamName)
+        let affinity = cookieName.flatMap { RequestValidation.cookie(named: $0, in: exchange.head.headers) }
+        let pick = services.selector.pick(
+            upstream: upstreamName, clientIP: exchange.clientIP, affinityCookie: affinity,
+            excluding: exchange.triedURLs)
+        guard case .replica(let choice) = pick else {
+            let detail =
+                exchange.attempts == 0
+                ? "No healthy replica of upstream '\(upstreamName)' is available."
+                : "Every replica of upstream '\(upstreamName)' that could be tried failed."
+            if exchange.attempts == 0 {
+                respondLocally(
+                    exchange, ProblemResponse(.serviceUnavailable, detail: detail, headers: [("Retry-After", "1")]))
+            } else {
+                respondLocally(exchange, ProblemResponse(.badGateway, detail: detail))
+            }
+            return
+        }
+        exchange.attempts += 1
+        exchange.replica = choice
+        exchange.triedURLs.append(choice.url)
+        exchange.requestSent = false
+        services.selector.attemptStarted(choice)
+        let timeouts = route.settings.timeouts
+        pool.acquire(host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount)
+            .assumeIsolated().whenComplete { [self] result in
+                guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
+                    if case .success(let connection) = result { connection.channel.close(promise: nil) }
+                    self.services.selector.attemptFinished(choice, outcome: .aborted)
+                    return
+                }
+                switch result {
+                case .success(let connection):
+                    self.sendUpstream(exchange, connection: connection, context: context)
+                case .failure(let error):
+                    exchange.outcomeNote = "connect: \(error)"
+                    self.attemptFailed(exchange, outcome: .connectFailure)
+                }
+            }
+    }
+
+    private func sendUpstream(_ exchange: ProxyExchange, connection: UpstreamConnection, context: ChannelHandlerContext) {
+        guard let route = exchange.route else { return }
+        exchange.connection = connection
+        exchange.phase = .proxying
+        connection.handler.receiver = self
+        let head = upstreamHead(for: exchange, route: route)
+        exchange.upstreamHead = head
+        exchange.requestSent = true
+        connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if exchange.attempts > 1, let replay = exchange.replayBody, exchange.heldParts.isEmpty {
+            // A retry: replay the body kept from the first attempt.
+            for buffer in replay { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
+            if exchange.requestEnded { writeRequestEnd(exchange, connection: connection) }
+        } else {
+            let held = exchange.heldParts
+            exchange.heldParts = []
+            for part in held { forwardRequestPart(part, exchange: exchange) }
+        }
+        connection.channel.flush()
+        if exchange.expectsContinue && !exchange.requestEnded {
+            // We stripped `Expect` upstream and vouch for the upstream ourselves, like nginx does.
+            writeInformational(.continue, context: context)
+            exchange.expectsContinue = false
+        }
+        resumeClientReads()
+    }
+
+    func upstreamHead(for exchange: ProxyExchange, route: CompiledRoute) -> HTTPRequestHead {
+        let (path, query) = RequestValidation.splitURI(exchange.head.uri)
+        let rewritten = route.rewrite(path: path)
+        let uri = query.map { rewritten + "?" + $0 } ?? rewritten
+        var headers = ForwardedHeaders.upstreamHeaders(
+            from: exchange.head.headers,
+            clientAddress: ClientAddress.text(of: peerAddress),
+            peerIsTrusted: exchange.snapshot.isTrustedProxy(peerBytes),
+            requestID: exchange.requestID,
+            keepUpgrade: exchange.isWebSocketUpgrade && route.settings.websocket)
+        headers.remove(name: "expect")
+        for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
+        if !exchange.isWebSocketUpgrade || !route.settings.websocket {
+            // Keep framing explicit: a body goes chunked unless the client gave a length.
+            if exchange.hasBody, !headers.contains(name: "content-length") {
+                headers.add(name: "Transfer-Encoding", value: "chunked")
+            }
+        }
+        var head = HTTPRequestHead(version: .http1_1, method: exchange.head.method, uri: uri, headers: headers)
+        head.version = .http1_1
+        return head
+    }
+
+    /// Sends a client body part upstream, or holds it until the connection is ready.
+    private func forwardRequestPart(_ part: HTTPServerRequestPart, exchange: ProxyExchange) {
+        switch exchange.phase {
+        case .filtering, .connecting:
+            exchange.heldParts.append(part)
+            if case .body(let buffer) = part { exchange.keepForReplay(buffer) }
+        case .proxying:
+            guard let connection = exchange.connection else { return }
+            switch part {
+            case .body(let buffer):
+                if exchange.attempts == 1 || exchange.replayBody == nil { exchange.keepForReplay(buffer) }
+                connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            case .end:
+                writeRequestEnd(exchange, connection: connection)
+            case .head:
+                break
+            }
+        case .tunnel, .answeredLocally, .done:
+            break
+        }
+    }
+
+    private func writeRequestEnd(_ exchange: ProxyExchange, connection: UpstreamConnection) {
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        armResponseTimer(exchange)
+    }
+
+    private func armResponseTimer(_ exchange: ProxyExchange) {
+        guard exchange.upstreamResponseHead == nil, exchange.responseTimer == nil, let route = exchange.route,
+            let context
+        else { return }
+        let timeout = route.settings.timeouts.response.timeAmount
+        exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            guard self.exchange === exchange, exchange.upstreamResponseHead == nil else { return }
+            exchange.responseTimer = nil
+            exchange.outcomeNote = "response timeout"
+            self.detachConnection(exchange, reusable: false)
+            if let replica = exchange.replica { self.services.selector.attemptFinished(replica, outcome: .timeout) }
+            self.respondLocally(
+                exchange,
+                ProblemResponse(
+                    .gatewayTimeout,
+                    detail: "The upstream did not answer within \(route.settings.timeouts.response).",
+                    closeConnection: !exchange.requestEnded))
+        }
+    }
+
+    /// A failed attempt before any response byte: retry on another replica when that is safe, else 502.
+    func attemptFailed(_ exchange: ProxyExchange, outcome: AttemptOutcome) {
+        exchange.cancelResponseTimer()
+        detachConnection(exchange, reusable: false)
+        if let replica = exchange.replica { services.selector.attemptFinished(replica, outcome: outcome) }
+        exchange.replica = nil
+        let retries = exchange.route.flatMap { route in
+            route.settings.upstream.flatMap { exchange.snapshot.configuration.upstream(named: $0)?.retries }
+        } ?? 0
+        let safe = outcome == .connectFailure ? exchange.canReplay || !exchange.requestSent : exchange.canReplay
+        if !exchange.responseStarted, safe, exchange.attempts <= retries, !exchange.isWebSocketUpgrade,
+            let upstream = exchange.route?.settings.upstream, services.selector.allowRetry(upstream: upstream)
+        {
+            services.observer.retried()
+            startUpstream(exchange)
+            return
+        }
+        respondLocally(
+            exchange,
+            ProblemResponse(
+                .badGateway,
+                detail: "The upstream failed: \(exchange.outcomeNote ?? outcome.metricLabel).",
+                closeConnection: exchange.hasBody && !exchange.requestEnded))
+    }
+
+    private func payloadTooLarge(_ exchange: ProxyExchange) {
+        guard !exchange.responseStarted, exchange.phase != .answeredLocally, exchange.phase != .done else { return }
+        exchange.cancelResponseTimer()
+        detachConnection(exchange, reusable: false)
+        if let replica = exchange.replica { services.selector.attemptFinished(replica, outcome: .aborted) }
+        respondLocally(
+            exchange,
+            ProblemResponse(
+                .payloadTooLarge,
+                detail: "The request body exceeds the limit of \(exchange.maxBodyBytes) bytes.",
+                closeConnection: true))
+    }
+
+    // MARK: Backpressure
+
+    func clientReadsAllowed(_ exchange: ProxyExchange) -> Bool {
+        switch exchange.phase {
+        case .filtering, .connecting:
+            return false
+        case .proxying, .tunnel:
+            return exchange.connection?.channel.isWritable ?? true
+        case .answeredLocally, .done:
+            return true
+        }
+    }
+
+    func resumeClientReads() {
+        guard readPending, let context, let exchange, clientReadsAllowed(exchange) else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Finishing
+
+    /// Gives the upstream connection back to the pool (or closes it).
+    func detachConnection(_ exchange: ProxyExchange, reusable: Bool) {
+        guard let connection = exchange.connection else { return }
+        exchange.connection = nil
+        connection.handler.receiver = nil
+        if reusable, let upstream = exchange.route?.settings.upstream,
+            let settings = exchange.snapshot.configuration.upstream(named: upstream)
+        {
+            pool.release(connection, keepalive: settings.keepalive)
+        } else {
+            connection.channel.close(promise: nil)
+        }
+    }
+
+    /// The response has been fully written: log, and get ready for the next request once the request ended too.
+    func responseCompleted(_ exchange: ProxyExchange) {
+        exchange.phase = .done
+        services.observer.requestFinished(exchange)
+        finishIfComplete(exchange)
+    }
+
+    func finishIfComplete(_ exchange: ProxyExchange) {
+        guard exchange.phase == .done, let context else { return }
+        if !exchange.requestEnded {
+            // The response is out but the body is still coming: don't read megabytes just to drop them.
+            context.close(promise: nil)
+            return
+        }
+        self.exchange = nil
+        activity.responseCompleted()
+        if exchange.closeAfterResponse || !exchange.head.isKeepAlive || closing {
+            context.close(promise: nil)
+            return
+        }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// The client went away mid-exchange.
+    private func abandon(_ exchange: ProxyExchange, note: String) {
+        exchange.outcomeNote = note
+        exchange.cancelResponseTimer()
+        let reusable = exchange.upstreamResponseEnded && exchange.requestEnded
+        detachConnection(exchange, reusable: reusable)
+        if let replica = exchange.replica, !exchange.upstreamResponseEnded {
+            services.selector.attemptFinished(replica, outcome: .aborted)
+        }
+        if exchange.phase != .done {
+            exchange.phase = .done
+            if exchange.responseStatus == 0 { exchange.responseStatus = 499 }
+            services.observer.requestFinished(exchange)
+        }
+        self.exchange = nil
+    }
+}

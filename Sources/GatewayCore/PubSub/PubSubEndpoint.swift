@@ -1,0 +1,2 @@
+/// Pub/sub WebSocket routes are served through this (see PubSub/).
+protocol PubSubEndpoint: Sendable {}

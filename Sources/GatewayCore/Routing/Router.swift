@@ -1,0 +1,97 @@
+import GatewayConfig
+
+/// The routing table compiled from the configuration: answers "which route serves this request".
+///
+/// Rules (SPEC §2): an exact `path` beats any prefix; among prefixes the longest wins; then `host` and `methods` must
+/// match; ties go to file order. A path that matches some route but none of whose routes accept the method → 405.
+/// Immutable; a reload builds a new one.
+public struct Router: Sendable {
+    public enum Outcome: Sendable {
+        case matched(CompiledRoute)
+        case notFound
+        /// The path matched, the method did not; `allowed` lists the methods that would have matched.
+        case methodNotAllowed(allowed: [String])
+    }
+
+    /// Routes ordered by precedence: exact paths first, then prefixes longest first, file order within a rank.
+    private let ordered: [CompiledRoute]
+
+    public init(routes: [RouteSettings]) {
+        let compiled = routes.enumerated().map { CompiledRoute(settings: $0.element, order: $0.offset) }
+        self.ordered = compiled.sorted { lhs, rhs in
+            if lhs.rank != rhs.rank { return lhs.rank > rhs.rank }
+            return lhs.order < rhs.order
+        }
+    }
+
+    /// - Parameters:
+    ///   - path: the request path without the query string.
+    ///   - host: the Host header without port, lower-cased, or nil.
+    public func route(method: String, path: String, host: String?) -> Outcome {
+        var allowed: [String] = []
+        var pathMatched = false
+        for route in ordered where route.matchesPath(path) && route.matchesHost(host) {
+            if route.matchesMethod(method) { return .matched(route) }
+            pathMatched = true
+            allowed.append(contentsOf: route.methods ?? [])
+        }
+        return pathMatched ? .methodNotAllowed(allowed: Array(Set(allowed)).sorted()) : .notFound
+    }
+}
+
+/// One route, with its match precomputed for the hot path.
+public struct CompiledRoute: Sendable {
+    public let settings: RouteSettings
+    public let order: Int
+    let exactPath: String?
+    let prefix: String?
+    let host: String?
+    let methods: [String]?
+
+    /// Higher wins: exact paths above every prefix, longer prefixes above shorter ones.
+    var rank: Int {
+        if exactPath != nil { return Int.max }
+        return prefix?.utf8.count ?? 0
+    }
+
+    public var name: String { settings.name }
+
+    init(settings: RouteSettings, order: Int) {
+        self.settings = settings
+        self.order = order
+        self.exactPath = settings.match.path
+        self.prefix = settings.match.pathPrefix
+        self.host = settings.match.host?.lowercased()
+        self.methods = settings.match.methods?.map { $0.uppercased() }
+    }
+
+    func matchesPath(_ path: String) -> Bool {
+        if let exactPath { return path == exactPath }
+        if let prefix { return path.hasPrefix(prefix) }
+        return true
+    }
+
+    func matchesHost(_ requestHost: String?) -> Bool {
+        guard let host else { return true }
+        return requestHost == host
+    }
+
+    func matchesMethod(_ method: String) -> Bool {
+        guard let methods else { return true }
+        return methods.contains(method)
+    }
+
+    /// The path sent upstream after `strip_prefix`. Query strings are handled by the caller.
+    public func rewrite(path: String) -> String {
+        let strip: String
+        switch settings.stripPrefix {
+        case .none: return path
+        case .matchedPrefix: strip = prefix ?? exactPath ?? ""
+        case .literal(let literal): strip = literal
+        }
+        guard !strip.isEmpty, path.hasPrefix(strip) else { return path }
+        var rest = String(path.dropFirst(strip.utf8.count))
+        if !rest.hasPrefix("/") { rest = "/" + rest }
+        return rest
+    }
+}

@@ -1,0 +1,23 @@
+/// The process-wide collaborators a client connection needs. Built once at start; the configuration-dependent parts
+/// live in `snapshots` and are swapped on reload.
+final class GatewayServices: Sendable {
+    let snapshots: SnapshotHolder
+    let selector: any ReplicaSelector
+    let policies: any RequestPolicies
+    let observer: RequestObserver
+    let pubsub: (any PubSubEndpoint)?
+
+    init(
+        snapshots: SnapshotHolder,
+        selector: any ReplicaSelector,
+        policies: any RequestPolicies,
+        observer: RequestObserver,
+        pubsub: (any PubSubEndpoint)? = nil
+    ) {
+        self.snapshots = snapshots
+        self.selector = selector
+        self.policies = policies
+        self.observer = observer
+        self.pubsub = pubsub
+    }
+}

@@ -1,0 +1,214 @@
+import CoreMetrics
+import Foundation
+import GatewayConfig
+import GatewayPolicies
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The request and response phases backed by shared state (SPEC §3 rate limits, §4 sessions):
+/// request: session lookup → rate limits (which may key on the session user);
+/// response: session issue / clear from the upstream's `X-Gateway-Session` header.
+struct GatewayPolicyPipeline: RequestPolicies {
+    let keyPrefix: String
+    let limiter: any RateLimiter
+    let sessions: SessionComponents?
+    let logger: Logger
+
+    struct SessionComponents: Sendable {
+        let store: any SessionStore
+        let codec: SessionCookieCodec
+    }
+
+    func needsRequestPhase(_ route: CompiledRoute) -> Bool {
+        route.settings.session != .off || !route.settings.rateLimits.isEmpty
+    }
+
+    func needsResponsePhase(_ route: CompiledRoute) -> Bool {
+        route.settings.session != .off && sessions != nil
+    }
+
+    // MARK: Request phase
+
+    func requestPhase(_ request: PolicyRequest, on eventLoop: any EventLoop) -> EventLoopFuture<RequestPhaseResult> {
+        lookupSession(request, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
+            switch lookup {
+            case .respond(let problem):
+                return eventLoop.makeSucceededFuture(.respond(problem))
+            case .proceed(let context):
+                return self.applyRateLimits(request, context: context, on: eventLoop)
+            }
+        }
+    }
+
+    private func lookupSession(_ request: PolicyRequest, on eventLoop: any EventLoop)
+        -> EventLoopFuture<RequestPhaseResult>
+    {
+        let mode = request.route.settings.session
+        guard mode != .off, let sessions else {
+            return eventLoop.makeSucceededFuture(.proceed(context: PolicyContext()))
+        }
+        let cookieLines = request.head.headers[canonicalForm: "cookie"].map(String.init)
+        guard let id = sessions.codec.sessionID(fromCookieHeaders: cookieLines) else {
+            if mode == .required {
+                return eventLoop.makeSucceededFuture(.respond(Self.unauthorized(hadCookie: sessions.codec.hasCookie(inCookieHeaders: cookieLines))))
+            }
+            return eventLoop.makeSucceededFuture(.proceed(context: PolicyContext()))
+        }
+        return sessions.store.lookup(id: id, on: eventLoop).map { session -> RequestPhaseResult in
+            guard let session else {
+                if mode == .required { return .respond(Self.unauthorized(hadCookie: true)) }
+                return .proceed(context: PolicyContext())
+            }
+            var context = PolicyContext()
+            context.sessionID = session.id
+            context.sessionUser = session.user
+            if let user = session.user { context.upstreamHeaders.append(("X-Gateway-User", user)) }
+            context.upstreamHeaders.append(("X-Gateway-Session", session.data))
+            return .proceed(context: context)
+        }.flatMapErrorThrowing { error in
+            CoreMetrics.Counter(label: "gateway_store_errors_total", dimensions: [("op", "session_lookup")]).increment()
+            logger.warning("session store unavailable", metadata: ["error": "\(error)"])
+            return .respond(
+                ProblemResponse(
+                    .serviceUnavailable, detail: "The session store is unreachable; try again shortly.",
+                    headers: [("Retry-After", "1")]))
+        }
+    }
+
+    private func applyRateLimits(_ request: PolicyRequest, context: PolicyContext, on eventLoop: any EventLoop)
+        -> EventLoopFuture<RequestPhaseResult>
+    {
+        let route = request.route.settings
+        guard !route.rateLimits.isEmpty else { return eventLoop.makeSucceededFuture(.proceed(context: context)) }
+        let requests = RateLimitKeys.requests(
+            prefix: keyPrefix, route: route, clientIP: request.clientIP, headers: request.head.headers,
+            sessionUser: context.sessionUser)
+        return limiter.check(requests, on: eventLoop).map { decision -> RequestPhaseResult in
+            var context = context
+            context.responseHeaders.append(contentsOf: RateLimitHeaders.fields(route: route.rateLimits, decision: decision))
+            Self.count(decision, route: route)
+            switch decision.outcome {
+            case .allowed:
+                return .proceed(context: context)
+            case .storeUnavailable:
+                var problem = ProblemResponse(
+                    .serviceUnavailable, detail: "The rate-limit store is unreachable; try again shortly.",
+                    headers: [("Retry-After", "1")])
+                problem.headers.append(contentsOf: context.responseHeaders.filter { $0.0 != "Retry-After" })
+                return .respond(problem)
+            default:
+                let limitName = decision.mostRestrictive?.limit.name ?? "limit"
+                let problem = ProblemResponse(
+                    .tooManyRequests,
+                    detail: "Rate limit '\(limitName)' exceeded; retry after \(decision.retryAfterSeconds ?? 1) s.",
+                    headers: context.responseHeaders)
+                return .respond(problem)
+            }
+        }
+    }
+
+    private static func count(_ decision: RateLimitDecision, route: RouteSettings) {
+        for result in decision.results {
+            let label = decision.degraded ? "degraded" : (result.allowed ? "allowed" : "denied")
+            CoreMetrics.Counter(
+                label: "gateway_ratelimit_decisions_total",
+                dimensions: [("route", route.name), ("limit", result.limit.name), ("result", label)]
+            ).increment()
+        }
+        if decision.results.isEmpty {
+            let label = decision.isAllowed ? "allowed_without_store" : "store_unavailable"
+            CoreMetrics.Counter(
+                label: "gateway_ratelimit_decisions_total",
+                dimensions: [("route", route.name), ("limit", "*"), ("result", label)]
+            ).increment()
+        }
+    }
+
+    private static func unauthorized(hadCookie: Bool) -> ProblemResponse {
+        ProblemResponse(
+            .unauthorized,
+            detail: hadCookie ? "The session is unknown, expired or invalid; log in again." : "This route needs a session; log in first.")
+    }
+
+    // MARK: Response phase
+
+    func responsePhase(
+        _ request: PolicyRequest,
+        context: PolicyContext,
+        responseHead: HTTPResponseHead,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<ResponsePhaseResult> {
+        guard let sessions, let value = responseHead.headers.first(name: "x-gateway-session") else {
+            return eventLoop.makeSucceededFuture(ResponsePhaseResult())
+        }
+        var result = ResponsePhaseResult()
+        result.removeHeaders = ["x-gateway-session"]
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if trimmed.lowercased() == "clear" {
+            result.addHeaders.append(("Set-Cookie", sessions.codec.expireCookieHeader()))
+            guard let id = context.sessionID else { return eventLoop.makeSucceededFuture(result) }
+            return sessions.store.delete(id: id, on: eventLoop).map { _ in result }
+        }
+        guard request.route.settings.session == .issue else {
+            logger.warning("upstream tried to issue a session on a route without `session: issue`",
+                           metadata: ["route": "\(request.route.name)"])
+            return eventLoop.makeSucceededFuture(result)
+        }
+        guard let (compact, user) = Self.parseSessionObject(trimmed) else {
+            logger.warning("upstream sent an X-Gateway-Session that is not a JSON object", metadata: ["route": "\(request.route.name)"])
+            return eventLoop.makeSucceededFuture(result)
+        }
+        return sessions.store.rotate(oldID: context.sessionID, data: compact, user: user, on: eventLoop).map { id in
+            result.addHeaders.append(("Set-Cookie", sessions.codec.setCookieHeader(sessions.codec.encode(id: id))))
+            return result
+        }
+    }
+
+    /// The object as compact JSON and its `user` field.
+    static func parseSessionObject(_ text: String) -> (String, String?)? {
+        guard let data = text.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return nil }
+        let user: String?
+        switch object["user"] {
+        case let string as String: user = string
+        case let number as NSNumber: user = number.stringValue
+        default: user = nil
+        }
+        return (String(decoding: compact, as: UTF8.self), user)
+    }
+}
+
+/// `DELETE /sessions?user=NAME` on the admin listener.
+struct SessionAdmin: AdminExtensions {
+    let store: any SessionStore
+
+    func handle(_ request: AdminRequest, on eventLoop: any EventLoop) -> EventLoopFuture<AdminResponse>? {
+        guard request.path == "/sessions" else { return nil }
+        guard request.method == .DELETE else {
+            return eventLoop.makeSucceededFuture(.problem(.methodNotAllowed, "Use DELETE /sessions?user=NAME."))
+        }
+        guard let user = request.query["user"], !user.isEmpty else {
+            return eventLoop.makeSucceededFuture(.problem(.badRequest, "The query parameter `user` is required."))
+        }
+        return store.deleteAll(user: user, on: eventLoop).map { count in
+            .json("{\"user\":\(JSONText.quote(user)),\"sessions_ended\":\(count)}")
+        }.flatMapErrorThrowing { error in
+            .problem(.serviceUnavailable, "The session store is unreachable: \(error).")
+        }
+    }
+}
+
+/// Several admin extensions, asked in order.
+struct CombinedAdminExtensions: AdminExtensions {
+    let parts: [any AdminExtensions]
+
+    func handle(_ request: AdminRequest, on eventLoop: any EventLoop) -> EventLoopFuture<AdminResponse>? {
+        for part in parts {
+            if let future = part.handle(request, on: eventLoop) { return future }
+        }
+        return nil
+    }
+}

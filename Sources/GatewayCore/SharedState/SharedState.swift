@@ -1,0 +1,83 @@
+import CoreMetrics
+import GatewayConfig
+import GatewayPolicies
+import GatewayRedis
+import Logging
+import NIOCore
+
+/// The shared-state features (rate limits, sessions, pub/sub) wired for one process: Redis-backed when
+/// `store.redis` is set (or `GATEWAY_REDIS_URL`), in-memory otherwise (one instance only).
+struct SharedState: Sendable {
+    let policies: any RequestPolicies
+    let pubsub: (any PubSubEndpoint)?
+    let admin: (any AdminExtensions)?
+    let readiness: @Sendable () -> (ready: Bool, store: String)
+    let shutdown: @Sendable () async -> Void
+
+    struct StartupError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func make(
+        configuration: GatewayConfiguration,
+        environment: [String: String],
+        group: any EventLoopGroup,
+        logger: Logger
+    ) throws -> SharedState {
+        let store = configuration.store
+        var redis: RedisClient? = nil
+        if let url = store.redisURL {
+            let redisConfiguration: RedisConfiguration
+            do {
+                redisConfiguration = try RedisConfiguration(url: url, commandTimeout: store.commandTimeout.timeAmount)
+            } catch {
+                throw StartupError(description: "store.redis: \(error)")
+            }
+            let client = RedisClient(configuration: redisConfiguration, group: group, logger: logger)
+            client.start()
+            redis = client
+        }
+
+        let limiter: any RateLimiter
+        if let redis {
+            limiter = StoreBackedRateLimiter(client: redis, policy: store.onError) { error in
+                CoreMetrics.Counter(label: "gateway_store_errors_total", dimensions: [("op", "ratelimit")]).increment()
+                _ = error
+            }
+        } else {
+            limiter = LocalRateLimiter()
+        }
+
+        var sessions: GatewayPolicyPipeline.SessionComponents? = nil
+        if let settings = configuration.sessions {
+            let codec: SessionCookieCodec
+            do {
+                codec = try SessionCookieCodec(settings: settings, environment: environment)
+            } catch {
+                throw StartupError(description: "sessions: \(error)")
+            }
+            let expiry = SessionExpiry(settings)
+            let sessionStore: any SessionStore =
+                redis.map { RedisSessionStore(client: $0, keyPrefix: store.keyPrefix, expiry: expiry) }
+                ?? MemorySessionStore(expiry: expiry)
+            sessions = .init(store: sessionStore, codec: codec)
+        }
+
+        let pipeline = GatewayPolicyPipeline(
+            keyPrefix: store.keyPrefix, limiter: limiter, sessions: sessions, logger: logger)
+        var adminParts: [any AdminExtensions] = []
+        if let sessions { adminParts.append(SessionAdmin(store: sessions.store)) }
+
+        return SharedState(
+            policies: pipeline,
+            pubsub: nil,
+            admin: adminParts.isEmpty ? nil : CombinedAdminExtensions(parts: adminParts),
+            readiness: {
+                guard let redis else { return (true, "memory") }
+                return redis.isConnected ? (true, "redis") : (false, "redis_unreachable")
+            },
+            shutdown: {
+                await redis?.shutdown()
+            })
+    }
+}

@@ -1,0 +1,116 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One keep-alive connection to a replica, owned by the pool of the event loop it lives on.
+final class UpstreamConnection {
+    let channel: any Channel
+    let handler: UpstreamConnectionHandler
+    let replicaKey: String
+    var idleSince: NIODeadline = .now()
+    /// How many requests it has served (0 = fresh connection).
+    var useCount = 0
+
+    init(channel: any Channel, handler: UpstreamConnectionHandler, replicaKey: String) {
+        self.channel = channel
+        self.handler = handler
+        self.replicaKey = replicaKey
+    }
+
+    var isUsable: Bool { handler.isActive && channel.isActive }
+}
+
+/// Keep-alive connections to replicas for ONE event loop. Client connections use upstream connections on their own
+/// loop, so a request never hops threads and this pool needs no lock: it is only touched on `eventLoop`.
+final class UpstreamConnectionPool {
+    let eventLoop: any EventLoop
+    private var idle: [String: [UpstreamConnection]] = [:]
+    /// Idle connections older than this are closed instead of reused (upstreams commonly drop idle ones at 60 s+).
+    private let maxIdleTime: TimeAmount = .seconds(30)
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// A pooled connection to `host:port` if one is idle, else a new one.
+    func acquire(host: String, port: Int, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        eventLoop.preconditionInEventLoop()
+        let key = Self.key(host: host, port: port)
+        let now = NIODeadline.now()
+        while var stack = idle[key], let connection = stack.popLast() {
+            idle[key] = stack.isEmpty ? nil : stack
+            if connection.isUsable, now - connection.idleSince < maxIdleTime {
+                connection.useCount += 1
+                return eventLoop.assumeIsolated().makeSucceededFuture(connection).nonisolated()
+            }
+            connection.channel.close(promise: nil)
+        }
+        return connect(host: host, port: port, key: key, connectTimeout: connectTimeout)
+    }
+
+    /// Returns a connection whose last exchange completed cleanly; keeps at most `keepalive` idle per replica.
+    func release(_ connection: UpstreamConnection, keepalive: Int) {
+        eventLoop.preconditionInEventLoop()
+        connection.handler.receiver = nil
+        guard connection.isUsable, keepalive > 0 else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        var stack = idle[connection.replicaKey] ?? []
+        guard stack.count < keepalive else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        connection.idleSince = .now()
+        stack.append(connection)
+        idle[connection.replicaKey] = stack
+        // Keep reading while idle so an upstream close is noticed (and the connection dropped) at once.
+        connection.handler.resumeReading()
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        for (_, stack) in idle {
+            for connection in stack { connection.channel.close(promise: nil) }
+        }
+        idle.removeAll()
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    private func remove(_ connection: UpstreamConnection) {
+        guard var stack = idle[connection.replicaKey] else { return }
+        stack.removeAll { $0 === connection }
+        idle[connection.replicaKey] = stack.isEmpty ? nil : stack
+    }
+
+    private func connect(host: String, port: Int, key: String, connectTimeout: TimeAmount)
+        -> EventLoopFuture<UpstreamConnection>
+    {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
+                        enableOutboundHeaderValidation: false
+                    )
+                    try sync.addHandler(UpstreamConnectionHandler())
+                }
+            }
+        return bootstrap.connect(host: host, port: port).assumeIsolated().flatMapThrowing { channel in
+            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
+            let connection = UpstreamConnection(channel: channel, handler: handler, replicaKey: key)
+            handler.onClose = { [weak self, weak connection] in
+                guard let self, let connection else { return }
+                self.remove(connection)
+            }
+            return connection
+        }.nonisolated()
+    }
+
+    static func key(host: String, port: Int) -> String { "\(host):\(port)" }
+}

@@ -1,0 +1,70 @@
+# Shared helpers for the benchmark scripts: builds, free ports, nginx upstreams, wrk parsing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BENCH_TMP="$(mktemp -d /tmp/gateway-bench.XXXXXX)"
+BENCH_PIDS=()
+
+bench_cleanup() {
+  for pid in "${BENCH_PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$BENCH_TMP/nginx.pid" ]; then kill "$(cat "$BENCH_TMP/nginx.pid")" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$BENCH_TMP"
+}
+trap bench_cleanup EXIT
+
+need() {
+  local missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: nginx-light wrk (missing: ${missing[*]})" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+build_release() {
+  (cd "$ROOT" && swift build -c release --product gateway >&2 && swift build -c release --product demo-backend >&2)
+  GATEWAY_BIN="$ROOT/.build/release/gateway"
+  DEMO_BIN="$ROOT/.build/release/demo-backend"
+}
+
+wait_port() {
+  local port=$1
+  for _ in $(seq 1 100); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on $port" >&2
+  return 1
+}
+
+# wrk_run URL DURATION CONNECTIONS [extra wrk args...] -> prints "reqs_per_sec p50_ms p99_ms errors"
+wrk_run() {
+  local url=$1 duration=$2 connections=$3
+  shift 3
+  local out
+  out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$url" 2>&1)
+  python3 - "$out" <<'PY'
+import re, sys
+text = sys.argv[1]
+def ms(v, unit):
+    v = float(v)
+    return {"us": v / 1000, "ms": v, "s": v * 1000}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", text)
+p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", text)
+errs = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+e = int(errs.group(1)) if errs else 0
+if sock: e += sum(int(x) for x in sock.groups())
+print(f"{float(rps.group(1)) if rps else 0:.0f} {ms(*p50.groups()) if p50 else 0:.3f} {ms(*p99.groups()) if p99 else 0:.3f} {e}")
+PY
+}
+
+median() {
+  python3 -c 'import sys, statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.3f}")' "$@"
+}
