@@ -34,7 +34,7 @@ let baseUpstream = """
             """)
         #expect(lines == [
             "/cfg/gateway.yaml:9:9: rate limit is missing required key 'limit'",
-            "/cfg/gateway.yaml:9:35: unknown key 'limt' in rate limit (did you mean 'limit'?)",
+            "/cfg/gateway.yaml:9:36: unknown key 'limt' in rate limit (did you mean 'limit'?)",
         ])
     }
 
@@ -118,8 +118,8 @@ let baseUpstream = """
                 pubsub: { publish: "a:*" }
             """)
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix("/cfg/gateway.yaml:8:16: route 'ws': 'websocket' and 'pubsub' cannot be combined"))
-        #expect(lines[1].hasPrefix("/cfg/gateway.yaml:9:15: route 'ws': a pubsub route is answered by the gateway; remove 'upstream'"))
+        #expect(lines[0].hasPrefix("/cfg/gateway.yaml:7:16: route 'ws': 'websocket' and 'pubsub' cannot be combined"))
+        #expect(lines[1].hasPrefix("/cfg/gateway.yaml:8:15: route 'ws': a pubsub route is answered by the gateway; remove 'upstream'"))
     }
 
     @Test func sessionsAreRequiredBySessionModesAndSessionUserKeys() {
@@ -135,8 +135,9 @@ let baseUpstream = """
                 pubsub: { subscribe: ["user:{user}"] }
             """)
         #expect(lines == [
-            "/cfg/gateway.yaml:9:14: route 'r': 'session: required' needs a top-level 'sessions' block",
-            "/cfg/gateway.yaml:10:26: rate limit key 'session_user' needs a top-level 'sessions' block",
+            "/cfg/gateway.yaml:8:14: route 'r': 'session: required' needs a top-level 'sessions' block",
+            "/cfg/gateway.yaml:9:26: rate limit key 'session_user' needs a top-level 'sessions' block",
+            "/cfg/gateway.yaml:12:27: route 'p': channel patterns with {user} need 'session' optional, required or issue",
         ])
         let withSessions = errorLines(baseUpstream + """
             sessions: {}
@@ -150,8 +151,8 @@ let baseUpstream = """
                 pubsub: { subscribe: ["user:{user}"] }
             """)
         #expect(withSessions == [
-            "/cfg/gateway.yaml:10:26: rate limit key 'session_user' needs the route's 'session' to be optional, required or issue",
-            "/cfg/gateway.yaml:13:27: route 'p': channel patterns with {user} need 'session' optional, required or issue",
+            "/cfg/gateway.yaml:9:26: rate limit key 'session_user' needs the route's 'session' to be optional, required or issue",
+            "/cfg/gateway.yaml:12:27: route 'p': channel patterns with {user} need 'session' optional, required or issue",
         ])
     }
 
@@ -176,7 +177,7 @@ let baseUpstream = """
             "/cfg/gateway.yaml:8:9: 'url': 'https://127.0.0.1:1': https upstreams are not supported; use http://host:port",
             "/cfg/gateway.yaml:9:9: 'url': 'http://127.0.0.1' must look like http://host:port ('127.0.0.1' needs a port: write HOST:PORT, [IPV6]:PORT or :PORT)",
             "/cfg/gateway.yaml:10:9: 'url': 'http://127.0.0.1:80/api': a replica URL cannot have a path; write http://host:port",
-            "/cfg/gateway.yaml:11:42: 'weight' must be at least 1, got 0",
+            "/cfg/gateway.yaml:11:45: 'weight' must be at least 1, got 0",
             "/cfg/gateway.yaml:12:9: 'url': 'ftp://x:1' must look like http://host:port",
         ])
     }
@@ -193,10 +194,10 @@ let baseUpstream = """
                   - { name: c, key: "header:", limit: 1, window: 1s }
             """)
         #expect(lines == [
-            "/cfg/gateway.yaml:10:42: 'limit' must be at least 1, got 0",
-            "/cfg/gateway.yaml:10:53: 'window' must be longer than 0",
-            "/cfg/gateway.yaml:11:25: 'key' must be one of client_ip, session_user, route or header:NAME, got 'ip'",
-            "/cfg/gateway.yaml:12:25: 'key': 'header:NAME' needs a header name, e.g. header:X-Api-Key",
+            "/cfg/gateway.yaml:9:43: 'limit' must be at least 1, got 0",
+            "/cfg/gateway.yaml:9:54: 'window' must be longer than 0",
+            "/cfg/gateway.yaml:10:25: 'key' must be one of client_ip, session_user, route or header:NAME, got 'ip'",
+            "/cfg/gateway.yaml:11:25: 'key': 'header:NAME' needs a header name, e.g. header:X-Api-Key",
         ])
     }
 
@@ -209,10 +210,10 @@ let baseUpstream = """
               - { name: d, match: { host: example.com }, upstream: app }
             """)
         #expect(lines == [
-            "/cfg/gateway.yaml:5:27: a route matches either 'path' (exact) or 'path_prefix', not both",
+            "/cfg/gateway.yaml:5:31: a route matches either 'path' (exact) or 'path_prefix', not both",
             "/cfg/gateway.yaml:6:23: 'match' needs 'path', 'path_prefix' or 'host'",
             "/cfg/gateway.yaml:7:31: 'path' must start with '/', got 'x'",
-            "/cfg/gateway.yaml:7:64: 'strip_prefix: true' needs 'match.path_prefix' (or give the prefix to strip as a string)",
+            "/cfg/gateway.yaml:7:65: 'strip_prefix: true' needs 'match.path_prefix' (or give the prefix to strip as a string)",
         ])
     }
 

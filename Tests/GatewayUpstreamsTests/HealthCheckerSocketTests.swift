@@ -115,12 +115,12 @@ final class ScriptedHTTPServer: Sendable {
 
     @Test func connectErrorsFailAndReconcileFollowsReloads() async throws {
         let elg = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let good = ScriptedHTTPServer(statuses: [200])
+        let goodPort = try await good.start(group: elg)
         // A port that was just free: connecting is refused.
         let closed = ScriptedHTTPServer(statuses: [200])
         let deadPort = try await closed.start(group: elg)
         try await closed.stop()
-        let good = ScriptedHTTPServer(statuses: [200])
-        let goodPort = try await good.start(group: elg)
 
         let registry = UpstreamRegistry(
             configuration: GatewayConfiguration(upstreams: [upstream(ports: [deadPort, goodPort], health: health())]))

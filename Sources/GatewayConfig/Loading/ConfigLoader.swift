@@ -57,7 +57,12 @@ public enum ConfigLoader {
             if let node = map["include"], let patterns = context.stringListNodes(node, key: "include") {
                 for patternNode in patterns {
                     guard let pattern = context.nonEmptyString(patternNode, key: "include") else { continue }
-                    for file in IncludeResolver.expand(pattern: pattern, relativeTo: path)
+                    let files = IncludeResolver.expand(pattern: pattern, relativeTo: path)
+                    // As in nginx: a glob may match nothing, but a plain file name must exist.
+                    if files.isEmpty, !pattern.contains(where: { "*?[".contains($0) }) {
+                        context.error("included file '\(pattern)' not found (relative to this file's directory)", at: patternNode)
+                    }
+                    for file in files
                     where !config.sourceFiles.contains(file) {
                         config.sourceFiles.append(file)
                         let included = loadIncluded(file, diagnostics: diagnostics)

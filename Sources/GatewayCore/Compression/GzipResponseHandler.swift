@@ -92,13 +92,23 @@ final class GzipResponseHandler: ChannelOutboundHandler, RemovableChannelHandler
         unflushed = false
     }
 
+    /// Runs zlib until it has taken all of `input` and, for sync/finish, emitted everything pending: zlib may need
+    /// more output room than one buffer (data buffered from earlier parts comes out at a flush).
     private func deflate(_ input: inout ByteBuffer, flush: CompressNIOFlush, allocator: ByteBufferAllocator) throws
         -> ByteBuffer
     {
         guard let compressor else { return allocator.buffer(capacity: 0) }
-        var output = allocator.buffer(capacity: compressor.maxSize(from: input) + 64)
-        try compressor.deflate(from: &input, to: &output, flush: flush)
-        return output
+        var output = allocator.buffer(capacity: compressor.maxSize(from: input) + 1024)
+        for _ in 0..<10_000 {
+            do {
+                try compressor.deflate(from: &input, to: &output, flush: flush)
+                if input.readableBytes == 0 && output.writableBytes > 0 { return output }
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                // Out of room (or, at finish, not done yet): grow and go on.
+            }
+            output.reserveCapacity(minimumWritableBytes: max(16 * 1024, output.readableBytes))
+        }
+        throw CompressNIOError.bufferOverflow
     }
 
     private func fail(context: ChannelHandlerContext, error: any Error, promise: EventLoopPromise<Void>?) {

@@ -30,8 +30,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
             exchange.upstreamResponseEnded = true
             let reusable = (exchange.upstreamResponseHead?.isKeepAlive ?? false) && exchange.requestEnded
             detachConnection(exchange, reusable: reusable)
-            context?.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            responseCompleted(exchange)
+            writeResponseEnd(exchange, trailers: trailers)
         }
     }
 
@@ -152,11 +151,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         if exchange.head.method == .HEAD { body.clear() }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        responseCompleted(exchange)
-        // The pipelining handler holds reads while a response is open; the rest of an unread body must still be
-        // drained (or the connection closed) by `finishIfComplete`.
-        resumeClientReads()
+        writeResponseEnd(exchange)
     }
 
     /// `HTTPParserError`s: 431 for oversized heads, 400 for everything else malformed; then close.

@@ -445,20 +445,35 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// The response has been fully written: log, and get ready for the next request once the request ended too.
-    func responseCompleted(_ exchange: ProxyExchange) {
+    /// Ends the response. All bookkeeping happens *before* `.end` is written: writing it makes
+    /// `HTTPServerPipelineHandler` hand us the next pipelined request synchronously, inside the write call.
+    func writeResponseEnd(_ exchange: ProxyExchange, trailers: HTTPHeaders? = nil) {
+        guard let context else { return }
         exchange.phase = .done
         services.observer.requestFinished(exchange)
-        finishIfComplete(exchange)
-    }
-
-    func finishIfComplete(_ exchange: ProxyExchange) {
-        guard exchange.phase == .done, let context else { return }
-        if !exchange.requestEnded {
-            // The response is out but the body is still coming: don't read megabytes just to drop them.
-            context.close(promise: nil)
+        let close = exchange.closeAfterResponse || !exchange.head.isKeepAlive || closing
+        let bodyStillComing = !exchange.requestEnded && exchange.hasBody
+        if exchange.requestEnded {
+            self.exchange = nil
+            activity.responseCompleted()
+        }
+        if close || bodyStillComing {
+            // A body still coming would have to be read just to drop it: close instead (as nginx does for 413).
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
             return
         }
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+        if readPending, self.exchange == nil {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// The request's `.end` arrived after its response was already complete.
+    func finishIfComplete(_ exchange: ProxyExchange) {
+        guard exchange.phase == .done, self.exchange === exchange, let context else { return }
         self.exchange = nil
         activity.responseCompleted()
         if exchange.closeAfterResponse || !exchange.head.isKeepAlive || closing {

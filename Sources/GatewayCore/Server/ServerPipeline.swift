@@ -42,25 +42,44 @@ enum ServerPipeline {
 
 /// One `UpstreamConnectionPool` per event loop, created up front so lookups need no lock.
 final class UpstreamPools: Sendable {
-    /// Each pool is only ever used on its own event loop; the dictionary itself is immutable after init.
-    private let pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>]
+    private let pools: [ObjectIdentifier: LoopConfined<UpstreamConnectionPool>]
 
     init(group: any EventLoopGroup) {
-        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>] = [:]
+        var pools: [ObjectIdentifier: LoopConfined<UpstreamConnectionPool>] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = NIOLoopBound(UpstreamConnectionPool(eventLoop: loop), eventLoop: loop)
+            pools[ObjectIdentifier(loop)] = LoopConfined(UpstreamConnectionPool(eventLoop: loop), eventLoop: loop)
         }
         self.pools = pools
     }
 
     func pool(for eventLoop: any EventLoop) -> UpstreamConnectionPool {
-        if let bound = pools[ObjectIdentifier(eventLoop)] { return bound.value }
+        if let confined = pools[ObjectIdentifier(eventLoop)] { return confined.value }
         preconditionFailure("no upstream pool for event loop \(eventLoop)")
     }
 
     func closeAll() async {
-        for bound in pools.values {
-            try? await bound.eventLoop.submit { bound.value.closeAll() }.get()
+        for confined in pools.values {
+            try? await confined.eventLoop.submit { confined.value.closeAll() }.get()
         }
+    }
+}
+
+/// A value created anywhere but only ever used on `eventLoop`.
+///
+/// `@unchecked Sendable` holds because every read of `value` asserts (preconditions) that it happens on that one
+/// event loop's thread, so the value is never touched from two threads. (`NIOLoopBound` would be the tool, but its
+/// initializer must already run on the loop.)
+struct LoopConfined<Value>: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    private let wrapped: Value
+
+    init(_ value: Value, eventLoop: any EventLoop) {
+        self.wrapped = value
+        self.eventLoop = eventLoop
+    }
+
+    var value: Value {
+        eventLoop.preconditionInEventLoop()
+        return wrapped
     }
 }

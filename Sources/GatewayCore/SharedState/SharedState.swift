@@ -63,6 +63,7 @@ struct SharedState: Sendable {
             sessions = .init(store: sessionStore, codec: codec)
         }
 
+        let redisClient = redis
         let pipeline = GatewayPolicyPipeline(
             keyPrefix: store.keyPrefix, limiter: limiter, sessions: sessions, logger: logger)
         var adminParts: [any AdminExtensions] = []
@@ -73,11 +74,11 @@ struct SharedState: Sendable {
             pubsub: nil,
             admin: adminParts.isEmpty ? nil : CombinedAdminExtensions(parts: adminParts),
             readiness: {
-                guard let redis else { return (true, "memory") }
+                guard let redis = redisClient else { return (true, "memory") }
                 return redis.isConnected ? (true, "redis") : (false, "redis_unreachable")
             },
             shutdown: {
-                await redis?.shutdown()
+                await redisClient?.shutdown()
             })
     }
 }

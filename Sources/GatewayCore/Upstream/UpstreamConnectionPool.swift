@@ -41,7 +41,7 @@ final class UpstreamConnectionPool {
             idle[key] = stack.isEmpty ? nil : stack
             if connection.isUsable, now - connection.idleSince < maxIdleTime {
                 connection.useCount += 1
-                return eventLoop.assumeIsolated().makeSucceededFuture(connection).nonisolated()
+                return eventLoop.assumeIsolated().makeSucceededFuture(connection)
             }
             connection.channel.close(promise: nil)
         }

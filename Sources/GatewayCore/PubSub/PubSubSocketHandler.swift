@@ -1,0 +1,337 @@
+import GatewayConfig
+import NIOCore
+import NIOWebSocket
+
+/// One pub/sub WebSocket connection (RFC 6455 over NIOWebSocket's `WebSocketFrameDecoder`): parses the JSON protocol
+/// of SPEC §5, checks the route's channel patterns, and writes the hub's shared message frames.
+///
+/// Frames out are complete RFC 6455 frames built by `PubSubFrames` (no `WebSocketFrameEncoder`), so a message frame is
+/// the same `ByteBuffer` for every subscriber. A subscriber that cannot keep up (its channel stops being writable
+/// because more than `max_queued_bytes` are queued) gets a 1013 close frame and no more messages, so its memory stays
+/// bounded while the others are not slowed down.
+///
+/// Per idle connection this keeps a few references and flags; the fragment buffer exists only while a fragmented
+/// message is arriving.
+final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler, PubSubSubscriber {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case open
+        /// We sent a close frame (or are closing); no more messages are written.
+        case closing
+        case closed
+    }
+
+    let endpoint: any PubSubEndpoint
+    let settings: PubSubSettings
+    let user: String?
+    private let initialChannels: [String]
+    private let onClose: () -> Void
+    private let onSlowConsumer: () -> Void
+    private var context: ChannelHandlerContext?
+    private var state = State.open
+    /// Channels this connection subscribed to (few; linear search is fine).
+    private var channels: [String] = []
+    /// The message being reassembled from fragments, if any.
+    private var fragments: ByteBuffer?
+    private var closeTimer: Scheduled<Void>?
+
+    /// Most channels one connection may hold.
+    static let maxSubscriptions = 256
+    /// How long a close frame may take to drain before the connection is closed anyway.
+    static let closeGrace: TimeAmount = .seconds(5)
+
+    /// - Parameters:
+    ///   - initialChannels: channels from `?subscribe=a,b`, each answered like a `subscribe` message.
+    ///   - onClose: called once when the connection is gone (metrics).
+    init(
+        endpoint: any PubSubEndpoint,
+        settings: PubSubSettings,
+        user: String?,
+        initialChannels: [String],
+        onClose: @escaping () -> Void,
+        onSlowConsumer: @escaping () -> Void = {}
+    ) {
+        self.endpoint = endpoint
+        self.settings = settings
+        self.user = user
+        self.initialChannels = initialChannels
+        self.onClose = onClose
+        self.onSlowConsumer = onSlowConsumer
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        for channel in initialChannels { subscribe(channel) }
+        context.flush()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        teardown()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    private func teardown() {
+        guard state != .closed else { return }
+        state = .closed
+        closeTimer?.cancel()
+        closeTimer = nil
+        fragments = nil
+        if let eventLoop = context?.eventLoop {
+            for channel in channels { endpoint.unsubscribe(channel, self, on: eventLoop) }
+        }
+        channels = []
+        onClose()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            close(code: 1001, reason: "server shutting down")
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOWebSocketError {
+            switch error {
+            case .invalidFrameLength: close(code: 1009, reason: "message too big")
+            default: close(code: 1002, reason: "protocol error")
+            }
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable, state == .open { slowConsumer() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Frames in
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard state != .closed else { return }
+        guard frame.maskKey != nil, frame.reservedBits.isEmpty else {
+            close(code: 1002, reason: "protocol error")
+            return
+        }
+        switch frame.opcode {
+        case .text, .binary:
+            guard fragments == nil else {
+                close(code: 1002, reason: "expected a continuation frame")
+                return
+            }
+            guard frame.opcode == .text else {
+                close(code: 1003, reason: "binary frames are not accepted")
+                return
+            }
+            if frame.fin {
+                textMessage(frame.unmaskedData)
+            } else {
+                fragments = frame.unmaskedData
+            }
+        case .continuation:
+            guard var buffer = fragments else {
+                close(code: 1002, reason: "unexpected continuation frame")
+                return
+            }
+            var part = frame.unmaskedData
+            guard buffer.readableBytes + part.readableBytes <= settings.maxMessageBytes else {
+                fragments = nil
+                close(code: 1009, reason: "message too big")
+                return
+            }
+            fragments = nil  // keep `buffer` uniquely referenced while appending
+            buffer.writeBuffer(&part)
+            if frame.fin {
+                textMessage(buffer)
+            } else {
+                fragments = buffer
+            }
+        case .ping:
+            if state == .open { context.writeAndFlush(wrapOutboundOut(PubSubFrames.pong(frame.unmaskedData, allocator: context.channel.allocator)), promise: nil) }
+        case .pong:
+            break
+        case .connectionClose:
+            receivedClose(frame.unmaskedData)
+        default:
+            close(code: 1002, reason: "unknown opcode")
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    private func receivedClose(_ payload: ByteBuffer) {
+        guard let context else { return }
+        guard state == .open else {
+            // Our close was answered: the handshake is complete.
+            context.close(promise: nil)
+            return
+        }
+        var reply = payload
+        if payload.readableBytes == 1 {
+            close(code: 1002, reason: "invalid close frame")
+            return
+        }
+        if payload.readableBytes >= 2 {
+            let code = payload.getInteger(at: payload.readerIndex, as: UInt16.self)!
+            let reason = payload.getSlice(at: payload.readerIndex + 2, length: payload.readableBytes - 2)!
+            guard Self.isValidCloseCode(code) else {
+                close(code: 1002, reason: "invalid close code")
+                return
+            }
+            guard String(validating: reason.readableBytesView, as: UTF8.self) != nil else {
+                close(code: 1007, reason: "invalid UTF-8")
+                return
+            }
+            // Echo the code only (the reason is the peer's).
+            reply = payload.getSlice(at: payload.readerIndex, length: 2)!
+        }
+        state = .closing
+        unsubscribeAll()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(PubSubFrames.close(echoing: reply, allocator: channel.allocator)))
+            .whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    static func isValidCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014: return true
+        case 3000...4999: return true
+        default: return false
+        }
+    }
+
+    // MARK: Messages
+
+    private func textMessage(_ message: ByteBuffer) {
+        guard state == .open else { return }
+        guard String(validating: message.readableBytesView, as: UTF8.self) != nil else {
+            close(code: 1007, reason: "invalid UTF-8")
+            return
+        }
+        switch PubSubRequest.parse(message) {
+        case .failure(let problem):
+            sendError(code: "bad_request", message: problem.message, channel: nil)
+        case .success(.subscribe(let channel)):
+            subscribe(channel)
+        case .success(.unsubscribe(let channel)):
+            if let index = channels.firstIndex(of: channel), let eventLoop = context?.eventLoop {
+                channels.remove(at: index)
+                endpoint.unsubscribe(channel, self, on: eventLoop)
+            }
+            send(PubSubFrames.confirmation("unsubscribed", channel: channel, allocator: allocator))
+        case .success(.publish(let channel, let data)):
+            publish(channel, data: data)
+        }
+    }
+
+    private func subscribe(_ channel: String) {
+        guard state == .open, let context else { return }
+        guard PubSubChannelName.isValid(channel) else {
+            sendError(code: "bad_request", message: PubSubChannelName.rule, channel: channel)
+            return
+        }
+        guard ChannelPattern.anyMatches(settings.subscribe, channel: channel, user: user) else {
+            sendError(code: "forbidden", message: "You may not subscribe to this channel.", channel: channel)
+            return
+        }
+        if !channels.contains(channel) {
+            guard channels.count < Self.maxSubscriptions else {
+                sendError(
+                    code: "too_many_subscriptions",
+                    message: "A connection may hold at most \(Self.maxSubscriptions) subscriptions.", channel: channel)
+                return
+            }
+            channels.append(channel)
+            // The confirmation is written before the hub can queue any message of this channel to us.
+            send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
+            endpoint.subscribe(channel, self, on: context.eventLoop)
+        } else {
+            send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
+        }
+    }
+
+    private func publish(_ channel: String, data: ByteBuffer) {
+        guard let context else { return }
+        guard ChannelPattern.anyMatches(settings.publish, channel: channel, user: user) else {
+            sendError(code: "forbidden", message: "You may not publish to this channel.", channel: channel)
+            return
+        }
+        endpoint.publish(channel, data: data, on: context.eventLoop).assumeIsolated().whenFailure { [self] error in
+            self.sendError(
+                code: "unavailable", message: "The message could not be published: \(error).", channel: channel)
+            self.context?.flush()
+        }
+    }
+
+    private var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+
+    private func sendError(code: String, message: String, channel: String?) {
+        send(PubSubFrames.error(code: code, message: message, channel: channel, allocator: allocator))
+    }
+
+    /// Writes a frame of our own (flushed at the end of the read, or by the caller).
+    private func send(_ frame: ByteBuffer) {
+        guard state == .open, let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+    }
+
+    // MARK: Deliveries (PubSubSubscriber)
+
+    func deliver(_ frame: ByteBuffer) {
+        guard state == .open, let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        if !context.channel.isWritable { slowConsumer() }
+    }
+
+    func flushDeliveries() {
+        guard state == .open else { return }
+        context?.flush()
+    }
+
+    // MARK: Closing
+
+    private func slowConsumer() {
+        onSlowConsumer()
+        close(code: 1013, reason: "subscriber too slow")
+    }
+
+    private func unsubscribeAll() {
+        guard let eventLoop = context?.eventLoop else { return }
+        for channel in channels { endpoint.unsubscribe(channel, self, on: eventLoop) }
+        channels = []
+    }
+
+    /// Starts the closing handshake with `code`: the close frame goes out after what is queued, then the connection
+    /// closes when the peer answers, when the frame is written, or after `closeGrace` at the latest.
+    private func close(code: UInt16, reason: String) {
+        guard state == .open, let context else {
+            if state != .closed { context?.close(promise: nil) }
+            return
+        }
+        state = .closing
+        fragments = nil
+        unsubscribeAll()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(PubSubFrames.close(code: code, reason: reason, allocator: channel.allocator)))
+            .whenComplete { _ in
+                // Give the peer a moment to answer the close, as RFC 6455 §7.1.1 prefers the client to close TCP.
+                channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
+            }
+        closeTimer = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
+    }
+}
