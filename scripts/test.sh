@@ -5,7 +5,8 @@
 #
 # Usage: scripts/test.sh [pytest arguments…]      e.g. scripts/test.sh -k routing -x
 # Environment: SKIP_BOOTSTRAP=1, SKIP_UNIT=1 (no swift test), SKIP_INTEGRATION=1 (no pytest),
-#              SWIFT_TEST_ARGS (extra args for swift test, e.g. "--filter GatewayConfigTests").
+#              SWIFT_TEST_ARGS (extra args for swift test, e.g. "--filter GatewayConfigTests"),
+#              SWIFT_TEST_TIMEOUT (seconds, default 900: a hung unit test must not hang CI).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -45,8 +46,9 @@ unit=0
 if [ "${SKIP_UNIT:-0}" != 1 ]; then
     say "swift test --skip-build ${SWIFT_TEST_ARGS:-}"
     # shellcheck disable=SC2086
-    swift test --skip-build ${SWIFT_TEST_ARGS:-} </dev/null
+    timeout --kill-after=10 "${SWIFT_TEST_TIMEOUT:-900}" swift test --skip-build ${SWIFT_TEST_ARGS:-} </dev/null
     unit=$?
+    [ $unit -eq 124 ] && say "swift test timed out after ${SWIFT_TEST_TIMEOUT:-900}s"
 fi
 
 integration=0

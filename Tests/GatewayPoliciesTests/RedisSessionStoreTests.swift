@@ -60,19 +60,19 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let client = try await server.makeClient(group: group)
         let store = RedisSessionStore(
-            client: client, keyPrefix: RedisTestServer.uniquePrefix(), expiry: SessionExpiry(idle: 400, absolute: 1_000))
+            client: client, keyPrefix: RedisTestServer.uniquePrefix(), expiry: SessionExpiry(idle: 1_000, absolute: 2_500))
         let loop = group.next()
 
         let id = try await store.create(data: "{}", user: nil, on: loop).get()
-        for _ in 0..<3 {  // used every 250 ms: survives past the 400 ms idle timeout
-            try await Task.sleep(for: .milliseconds(250))
+        for _ in 0..<3 {  // used every 600 ms: survives past the 1 s idle timeout
+            try await Task.sleep(for: .milliseconds(600))
             #expect(try await store.lookup(id: id, on: loop).get() != nil)
         }
-        try await Task.sleep(for: .milliseconds(300))  // ~1050 ms after creation: absolute deadline passed
+        try await Task.sleep(for: .milliseconds(800))  // ≥ 2.6 s after creation: absolute deadline passed
         #expect(try await store.lookup(id: id, on: loop).get() == nil)
 
         let idle = try await store.create(data: "{}", user: nil, on: loop).get()
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .milliseconds(1_200))
         #expect(try await store.lookup(id: idle, on: loop).get() == nil)
 
         await client.shutdown()

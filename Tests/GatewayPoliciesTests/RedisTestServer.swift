@@ -29,7 +29,7 @@ final class RedisTestServer: Sendable {
         let deadline = Date().addingTimeInterval(5)
         while !FileManager.default.fileExists(atPath: socket) {
             guard Date() < deadline, process.isRunning else {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 throw RedisError.unavailable
             }
             usleep(10_000)
@@ -56,7 +56,9 @@ final class RedisTestServer: Sendable {
 
     func stop() {
         if let process, process.isRunning {
-            process.terminate()
+            // SIGKILL, not terminate(): the child can inherit a signal mask blocking SIGTERM from the test
+            // process's thread, and a redis-server without persistence has nothing to flush anyway.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         if let directory { try? FileManager.default.removeItem(atPath: directory) }

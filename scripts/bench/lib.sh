@@ -26,10 +26,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Release builds (SCRATCH_PATH=dir selects another build folder, e.g. .build-bench).
 build_release() {
-  (cd "$ROOT" && swift build -c release --product gateway >&2 && swift build -c release --product demo-backend >&2)
-  GATEWAY_BIN="$ROOT/.build/release/gateway"
-  DEMO_BIN="$ROOT/.build/release/demo-backend"
+  local scratch=${SCRATCH_PATH:-.build}
+  (cd "$ROOT" && swift build -c release --scratch-path "$scratch" --product gateway >&2 \
+     && swift build -c release --scratch-path "$scratch" --product demo-backend >&2)
+  GATEWAY_BIN="$ROOT/$scratch/release/gateway"
+  DEMO_BIN="$ROOT/$scratch/release/demo-backend"
 }
 
 wait_port() {

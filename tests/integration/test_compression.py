@@ -5,6 +5,7 @@ import gzip
 import socket
 import time
 import zlib
+from urllib.parse import quote
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_incompressible_type_not_compressed(setup):
                                    "application/xml"])
 def test_default_compressible_types(setup, ctype):
     gw, _ = setup
-    resp = gw.get(f"/bytes?n=4096&type={ctype}", GZIP)
+    resp = gw.get(f"/bytes?n=4096&type={quote(ctype)}", GZIP)
     assert resp.header("content-encoding") == "gzip", ctype
 
 

@@ -141,7 +141,7 @@ struct DecodeContext {
     }
 
     /// Runs a throwing value parser and reports its message at `node`.
-    func parsed<Value>(_ node: Node, key: String, expecting: String,
+    func parsed<Value>(_ node: Node, key: String,
                        _ parse: (String) throws(ValueParseError) -> Value) -> Value? {
         guard let text = string(node, key: key) else { return nil }
         do {

@@ -41,7 +41,7 @@ enum ServerDecoder {
         }
         if let value = map["trusted_proxies"], let entries = context.stringListNodes(value, key: "trusted_proxies") {
             server.trustedProxies = entries.compactMap { entry in
-                context.parsed(entry, key: "trusted_proxies", expecting: "CIDR") { text throws(ValueParseError) in
+                context.parsed(entry, key: "trusted_proxies") { text throws(ValueParseError) in
                     try CIDRBlock.parse(text)
                 }
             }
@@ -72,7 +72,7 @@ enum ServerDecoder {
             }
             return ListenAddress(host: "0.0.0.0", port: port)
         }
-        return context.parsed(node, key: key, expecting: "address") { text throws(ValueParseError) in
+        return context.parsed(node, key: key) { text throws(ValueParseError) in
             try ListenAddress.parse(text)
         }
     }

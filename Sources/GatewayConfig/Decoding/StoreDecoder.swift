@@ -8,7 +8,7 @@ enum StoreDecoder {
         var store = StoreSettings()
         guard let map = MappingReader(node, what: "store", allowed: keys, context: context) else { return store }
         if let value = map["redis"],
-            context.parsed(value, key: "redis", expecting: "URL", { text throws(ValueParseError) in try RedisURL.parse(text) }) != nil,
+            context.parsed(value, key: "redis", { text throws(ValueParseError) in try RedisURL.parse(text) }) != nil,
             let text = context.string(value, key: "redis")
         {
             store.redisURL = text.trimmingSpaces()

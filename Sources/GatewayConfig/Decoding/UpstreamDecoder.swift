@@ -104,7 +104,7 @@ enum UpstreamDecoder {
     }
 
     private static func parseURL(_ node: Node, context: DecodeContext) -> ReplicaSettings? {
-        context.parsed(node, key: "url", expecting: "URL") { text throws(ValueParseError) in
+        context.parsed(node, key: "url") { text throws(ValueParseError) in
             try ReplicaURLParser.parse(text)
         }
     }

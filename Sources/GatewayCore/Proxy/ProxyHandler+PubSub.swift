@@ -21,7 +21,7 @@ extension ProxyHandler {
             respondLocally(
                 exchange,
                 ProblemResponse(
-                    .badRequest, detail: "This route is a WebSocket pub/sub endpoint: send a WebSocket handshake.",
+                    .upgradeRequired, detail: "This route is a WebSocket pub/sub endpoint: send a WebSocket handshake.",
                     headers: [("Upgrade", "websocket")]))
             return
         }

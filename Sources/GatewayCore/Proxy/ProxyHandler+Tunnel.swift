@@ -49,23 +49,32 @@ extension ProxyHandler {
             clientPipeline.removeHandler(
                 try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
 
-            // Upstream: the splice replaces the response handler before the decoder leaves, so bytes the decoder
-            // already read past the 101 are handed to the splice.
-            let upstreamPipeline = connection.channel.pipeline.syncOperations
-            upstreamPipeline.removeHandler(connection.handler, promise: nil)
-            try upstreamPipeline.addHandler(upstreamSide)
-            upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: HTTPRequestEncoder.self), promise: nil)
-            upstreamPipeline.removeHandler(
-                try upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
         } catch {
             connection.channel.close(promise: nil)
             context.close(promise: nil)
             return
         }
+        // Upstream: we are inside its decoder's read (the 101 head), which will still emit the 101's `.end`; switch
+        // that pipeline on the next tick. Bytes after the 101 stay in the decoder and are handed on when it leaves.
+        connection.handler.upgraded = true
+        let upstreamChannel = connection.channel
+        let upstreamHandler = connection.handler
+        upstreamChannel.eventLoop.assumeIsolated().execute {
+            do {
+                let upstreamPipeline = upstreamChannel.pipeline.syncOperations
+                try upstreamPipeline.addHandler(upstreamSide)
+                upstreamPipeline.removeHandler(upstreamHandler, promise: nil)
+                upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: HTTPRequestEncoder.self), promise: nil)
+                upstreamPipeline.removeHandler(
+                    try upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+                upstreamChannel.read()
+            } catch {
+                upstreamChannel.close(promise: nil)
+            }
+        }
         self.exchange = nil
         activity.requestHeadReceived()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        connection.channel.read()
         context.channel.read()
     }
 }

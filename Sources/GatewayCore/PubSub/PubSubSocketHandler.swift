@@ -40,7 +40,7 @@ final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler,
     /// Most channels one connection may hold.
     static let maxSubscriptions = 256
     /// How long a close frame may take to drain before the connection is closed anyway.
-    static let closeGrace: TimeAmount = .seconds(5)
+    static let closeGrace: TimeAmount = .seconds(10)
 
     /// - Parameters:
     ///   - initialChannels: channels from `?subscribe=a,b`, each answered like a `subscribe` message.

@@ -23,6 +23,9 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundOut = HTTPClientRequestPart
 
     weak var receiver: (any UpstreamResponseReceiver)?
+    /// The connection was upgraded (WebSocket): HTTP parts still coming out of the decoder (the 101's `.end`) are
+    /// dropped until the pipeline is switched to a byte splice.
+    var upgraded = false
     /// Called once when the channel goes inactive (the pool drops it).
     var onClose: (() -> Void)?
     private var readPending = false
@@ -39,6 +42,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if upgraded { return }
         guard let receiver else {
             // A response nobody asked for on an idle pooled connection: the stream is out of sync.
             context.close(promise: nil)

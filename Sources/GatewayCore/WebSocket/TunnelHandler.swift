@@ -26,6 +26,8 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // The partner may have held a read while this side did not exist yet.
+        if context.channel.isWritable { partner?.partnerBecameWritable() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -32,7 +32,7 @@ public enum CompressionRules {
         status: HTTPResponseStatus, responseHeaders: HTTPHeaders
     ) -> Decision {
         guard let settings else { return .skip(.disabled) }
-        guard AcceptEncoding(headerValues: acceptEncoding).prefersGzip else { return .skip(.clientDoesNotAcceptGzip) }
+        guard AcceptEncoding(headerValues: acceptEncoding).acceptsGzip else { return .skip(.clientDoesNotAcceptGzip) }
         if requestMethod == .HEAD { return .skip(.headRequest) }
         let code = status.code
         if code < 200 || code == 204 || code == 304 { return .skip(.statusWithoutBody) }

@@ -47,7 +47,9 @@ final class RedisServer: @unchecked Sendable {
     func stop() async {
         guard let process else { return }
         self.process = nil
-        process.terminate()
+        // SIGKILL, not terminate(): the child inherits the test runner's blocked-signal mask, so SIGTERM would
+        // stay pending forever. A killed redis-server is also exactly the "server crashed" case we want.
+        kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
