@@ -56,7 +56,8 @@ public final class GatewayService: Service, Sendable {
             observer: observer,
             pubsub: shared.pubsub)
         let pools = UpstreamPools(group: group)
-        let quiesce = ServerQuiescingHelper(group: group)
+        // Boxed so it can be released before the event loops stop: its deinit completes a promise on a loop.
+        let quiesce = NIOLockedValueBox<ServerQuiescingHelper?>(ServerQuiescingHelper(group: group))
 
         let listen = config.server.listen
         let serverChannel = try await ServerBootstrap(group: group)
@@ -64,7 +65,8 @@ public final class GatewayService: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(
+                        quiesce.withLockedValue { $0!.makeServerChannelHandler(channel: channel) })
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -102,7 +104,7 @@ public final class GatewayService: Service, Sendable {
 
         // Stop accepting, ask every connection to finish its current request, wait up to the grace period.
         let drained = group.next().makePromise(of: Void.self)
-        quiesce.initiateShutdown(promise: drained)
+        quiesce.withLockedValue { $0?.initiateShutdown(promise: drained) }
         let finished = group.next().makePromise(of: Void.self)
         let completed = NIOLockedValueBox(false)
         let complete: @Sendable () -> Void = {
@@ -117,6 +119,7 @@ public final class GatewayService: Service, Sendable {
         await healthChecker.stop()
         await shared.shutdown()
         await pools.closeAll()
+        quiesce.withLockedValue { $0 = nil }
         try? await group.shutdownGracefully()
         accessLog?.flush()
         logger.info("gateway stopped")

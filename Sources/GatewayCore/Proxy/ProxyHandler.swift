@@ -24,6 +24,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var peerBytes: [UInt8] = []
     /// The client connection is closing; nothing more is started.
     var closing = false
+    /// Request ids for this connection's requests.
+    var random = FastRandom()
 
     init(services: GatewayServices, pool: UpstreamConnectionPool, activity: ConnectionActivity) {
         self.services = services
@@ -127,7 +129,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func begin(head: HTTPRequestHead, context: ChannelHandlerContext) {
         let snapshot = services.snapshots.current
-        let requestID = RequestID.accept(head.headers.first(name: "x-request-id")) ?? RequestID.generate()
+        let requestID = RequestID.accept(head.headers.first(name: "x-request-id")) ?? RequestID.generate(using: &random)
         let peerText = ClientAddress.text(of: peerAddress)
         let peerTrusted = snapshot.isTrustedProxy(peerBytes)
         let clientIP = ClientAddress.resolve(

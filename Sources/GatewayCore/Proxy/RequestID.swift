@@ -14,20 +14,59 @@ public enum RequestID {
         return candidate
     }
 
-    /// A random (version 4) UUID in its lower-case text form, without Foundation on the hot path.
+    /// A random (version 4) UUID in its lower-case text form.
     public static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
-        var bytes = (generator.next() as UInt64, generator.next() as UInt64)
-        bytes.0 = (bytes.0 & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
-        bytes.1 = (bytes.1 & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let hex = hexDigits(bytes.0, 16) + hexDigits(bytes.1, 16)
-        let chars = Array(hex)
-        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
-            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+        return generate(using: &generator)
     }
 
-    private static func hexDigits(_ value: UInt64, _ width: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: width - text.count) + text
+    /// The same from a caller's generator: each client connection keeps a fast PRNG seeded once from the system, so a
+    /// request id costs no system call (ids must be unique, not secret).
+    public static func generate<Generator: RandomNumberGenerator>(using generator: inout Generator) -> String {
+        let high = ((generator.next() as UInt64) & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        let low = ((generator.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var index = 0
+            func put(_ value: UInt64, nibbles: Int, from shift: Int) {
+                for nibble in 0..<nibbles {
+                    let digit = Int((value >> UInt64(shift - 4 * nibble)) & 0xF)
+                    buffer[index] = digits.utf8Start[digit]
+                    index += 1
+                }
+            }
+            func dash() {
+                buffer[index] = UInt8(ascii: "-")
+                index += 1
+            }
+            put(high, nibbles: 8, from: 60)
+            dash()
+            put(high, nibbles: 4, from: 28)
+            dash()
+            put(high, nibbles: 4, from: 12)
+            dash()
+            put(low, nibbles: 4, from: 60)
+            dash()
+            put(low, nibbles: 12, from: 44)
+            return index
+        }
+    }
+}
+
+/// SplitMix64: a small, fast generator for non-secret randomness (request ids).
+struct FastRandom: RandomNumberGenerator {
+    private var state: UInt64
+
+    init() {
+        var system = SystemRandomNumberGenerator()
+        state = system.next()
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -13,17 +13,23 @@ final class LoopSubscribers {
         self.eventLoop = eventLoop
     }
 
-    /// Adds `subscriber`; true when it is the channel's first subscriber on this loop.
-    func add(_ channel: String, _ subscriber: any PubSubSubscriber) -> Bool {
+    enum Addition {
+        case alreadySubscribed
+        case added
+        /// The channel's first subscriber on this loop.
+        case firstOnLoop
+    }
+
+    func add(_ channel: String, _ subscriber: any PubSubSubscriber) -> Addition {
         let id = ObjectIdentifier(subscriber)
         if var members = channels[channel] {
-            guard members[id] == nil else { return false }
+            guard members[id] == nil else { return .alreadySubscribed }
             members[id] = subscriber
             channels[channel] = members
-            return false
+            return .added
         }
         channels[channel] = [id: subscriber]
-        return true
+        return .firstOnLoop
     }
 
     /// Removes `subscriber`; true when the channel has no subscriber left on this loop.

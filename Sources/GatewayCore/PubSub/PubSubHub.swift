@@ -143,13 +143,18 @@ final class LocalFanout: Sendable {
     /// gets its first subscriber in the process.
     func add(_ channel: String, _ subscriber: any PubSubSubscriber, on eventLoop: any EventLoop, first: () -> Void) {
         let bound = loopSubscribers(for: eventLoop)
-        guard bound.value.add(channel, subscriber) else {
+        switch bound.value.add(channel, subscriber) {
+        case .alreadySubscribed:
+            return
+        case .added:
             state.withLockedValue { state in
                 if let index = state.channels[channel]?.firstIndex(where: { $0.subscribers.eventLoop === eventLoop }) {
                     state.channels[channel]![index].count += 1
                 }
             }
             return
+        case .firstOnLoop:
+            break
         }
         state.withLockedValue { state in
             let wasEmpty = state.channels[channel]?.isEmpty ?? true
