@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
     ]

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -50,7 +51,8 @@ extension ProxyHandler {
             settings: settings,
             user: exchange.policy.sessionUser,
             initialChannels: PubSubQuery.channels(query),
-            onClose: { observer.tunnelClosed(route: routeName) })
+            onClose: { observer.tunnelClosed(route: routeName) },
+            onSlowConsumer: { CoreMetrics.Counter(label: "gateway_pubsub_slow_consumers_total").increment() })
         do {
             let pipeline = context.pipeline.syncOperations
             // Memory stays bounded per subscriber: past this much queued output the connection is closed with 1013.

@@ -6,8 +6,9 @@ import NIOHTTP1
 /// (route → request policies → pick replica → connect → stream both ways → response policies → log) and splices the
 /// upstream connection's response back, with backpressure in both directions.
 ///
-/// Requests arrive one at a time: `HTTPServerPipelineHandler` in front of this handler holds pipelined requests
-/// until the previous response has ended.
+/// Pipelining is handled here rather than by NIO's `HTTPServerPipelineHandler` (which withdraws and re-registers read
+/// interest around every response, two `epoll_ctl` calls per request): parts of requests that arrive while one is
+/// being answered are queued, bounded, and processed in order once its response has ended.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -26,6 +27,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var closing = false
     /// Request ids for this connection's requests.
     var random = FastRandom()
+    /// Parts of pipelined requests waiting for the current exchange to finish.
+    var queuedParts = CircularBuffer<HTTPServerRequestPart>()
+    var queuedBytes = 0
+    var drainingQueue = false
+    /// Above this many queued bytes the client's reads are held.
+    static let maxQueuedBytes = 64 * 1024
 
     init(services: GatewayServices, pool: UpstreamConnectionPool, activity: ConnectionActivity) {
         self.services = services
@@ -61,6 +68,41 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if !queuedParts.isEmpty || exchange.map({ $0.requestEnded }) == true {
+            // A pipelined request while the previous one is still being answered.
+            queue(part)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func queue(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .body(let buffer): queuedBytes += buffer.readableBytes
+        case .head(let head): queuedBytes += head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        case .end: break
+        }
+        queuedParts.append(part)
+    }
+
+    /// Runs queued pipelined requests, in order, while nothing else is in progress.
+    func processQueuedRequests() {
+        guard !drainingQueue, let context else { return }
+        drainingQueue = true
+        defer { drainingQueue = false }
+        while exchange == nil || exchange?.requestEnded == false, let part = queuedParts.popFirst() {
+            if case .body(let buffer) = part { queuedBytes -= buffer.readableBytes }
+            if queuedParts.isEmpty { queuedBytes = 0 }
+            handle(part, context: context)
+            if closing { return }
+        }
+        if readPending, queuedBytes < Self.maxQueuedBytes, exchange.map({ clientReadsAllowed($0) }) ?? true {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             activity.requestHeadReceived()
@@ -72,6 +114,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 payloadTooLarge(exchange)
                 return
             }
+            exchange.keepForReplay(buffer)
             forwardRequestPart(.body(buffer), exchange: exchange)
         case .end:
             guard let exchange else { return }
@@ -105,7 +148,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if let exchange, !clientReadsAllowed(exchange) {
+        if queuedBytes >= Self.maxQueuedBytes {
+            readPending = true
+            return
+        }
+        if let exchange, !exchange.requestEnded, !clientReadsAllowed(exchange) {
             readPending = true
             return
         }
@@ -260,7 +307,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.requestSent = false
         services.selector.attemptStarted(choice)
         let timeouts = route.settings.timeouts
-        pool.acquire(host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount)
+        pool.acquire(
+            host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount,
+            fresh: exchange.isWebSocketUpgrade)
             .assumeIsolated().whenComplete { [self] result in
                 guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
                     if case .success(let connection) = result { connection.channel.close(promise: nil) }
@@ -286,8 +335,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.upstreamHead = head
         exchange.requestSent = true
         connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if exchange.attempts > 1, let replay = exchange.replayBody, exchange.heldParts.isEmpty {
-            // A retry: replay the body kept from the first attempt.
+        if exchange.attempts > 1, let replay = exchange.replayBody {
+            // A retry: replay everything received so far (the copy includes parts held during this reconnect).
+            exchange.heldParts = []
             for buffer in replay { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
             if exchange.requestEnded { writeRequestEnd(exchange, connection: connection) }
         } else {
@@ -332,12 +382,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch exchange.phase {
         case .filtering, .connecting:
             exchange.heldParts.append(part)
-            if case .body(let buffer) = part { exchange.keepForReplay(buffer) }
         case .proxying:
             guard let connection = exchange.connection else { return }
             switch part {
             case .body(let buffer):
-                if exchange.attempts == 1 || exchange.replayBody == nil { exchange.keepForReplay(buffer) }
                 connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
             case .end:
                 writeRequestEnd(exchange, connection: connection)
@@ -467,10 +515,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-        if readPending, self.exchange == nil {
-            readPending = false
-            context.read()
-        }
+        if self.exchange == nil { processQueuedRequests() }
     }
 
     /// The request's `.end` arrived after its response was already complete.
@@ -482,10 +527,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
-        if readPending {
-            readPending = false
-            context.read()
-        }
+        processQueuedRequests()
     }
 
     /// The client went away mid-exchange.

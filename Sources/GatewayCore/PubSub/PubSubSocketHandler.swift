@@ -12,8 +12,9 @@ import NIOWebSocket
 ///
 /// Per idle connection this keeps a few references and flags; the fragment buffer exists only while a fragmented
 /// message is arriving.
-final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler, PubSubSubscriber {
+final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, PubSubSubscriber {
     typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
@@ -36,6 +37,13 @@ final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler,
     /// The message being reassembled from fragments, if any.
     private var fragments: ByteBuffer?
     private var closeTimer: Scheduled<Void>?
+    /// Publishes sent to the store and not answered yet; past `maxPendingPublishes` the client is not read from
+    /// (backpressure: a fast publisher cannot queue unbounded work, and store commands don't time out in our queue).
+    private var pendingPublishes = 0
+    private var readHeld = false
+    private var waitingPublishes: [(String, ByteBuffer)] = []
+
+    static let maxPendingPublishes = 32
 
     /// Most channels one connection may hold.
     static let maxSubscriptions = 256
@@ -102,6 +110,10 @@ final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler,
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? NIOWebSocketError {
+            guard state == .open else {
+                context.close(promise: nil)
+                return
+            }
             switch error {
             case .invalidFrameLength: close(code: 1009, reason: "message too big")
             default: close(code: 1002, reason: "protocol error")
@@ -271,11 +283,39 @@ final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler,
             sendError(code: "forbidden", message: "You may not publish to this channel.", channel: channel)
             return
         }
-        endpoint.publish(channel, data: data, on: context.eventLoop).assumeIsolated().whenFailure { [self] error in
-            self.sendError(
-                code: "unavailable", message: "The message could not be published: \(error).", channel: channel)
-            self.context?.flush()
+        guard pendingPublishes < Self.maxPendingPublishes else {
+            // Reads are held now; what the last read already carried waits here (bounded by one read's bytes).
+            waitingPublishes.append((channel, data))
+            return
         }
+        sendPublish(channel, data: data, on: context.eventLoop)
+    }
+
+    private func sendPublish(_ channel: String, data: ByteBuffer, on eventLoop: any EventLoop) {
+        pendingPublishes += 1
+        endpoint.publish(channel, data: data, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+            self.pendingPublishes -= 1
+            if case .failure(let error) = result {
+                self.sendError(
+                    code: "unavailable", message: "The message could not be published: \(error).", channel: channel)
+                self.context?.flush()
+            }
+            if !self.waitingPublishes.isEmpty {
+                let (next, nextData) = self.waitingPublishes.removeFirst()
+                self.sendPublish(next, data: nextData, on: eventLoop)
+            } else if self.readHeld, self.pendingPublishes < Self.maxPendingPublishes {
+                self.readHeld = false
+                self.context?.read()
+            }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if pendingPublishes >= Self.maxPendingPublishes || !waitingPublishes.isEmpty {
+            readHeld = true
+            return
+        }
+        context.read()
     }
 
     private var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
@@ -295,7 +335,8 @@ final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler,
     func deliver(_ frame: ByteBuffer) {
         guard state == .open, let context else { return }
         context.write(wrapOutboundOut(frame), promise: nil)
-        if !context.channel.isWritable { slowConsumer() }
+        // (The write may already have closed us through `channelWritabilityChanged`.)
+        if state == .open, !context.channel.isWritable { slowConsumer() }
     }
 
     func flushDeliveries() {
@@ -319,10 +360,7 @@ final class PubSubSocketHandler: ChannelInboundHandler, RemovableChannelHandler,
     /// Starts the closing handshake with `code`: the close frame goes out after what is queued, then the connection
     /// closes when the peer answers, when the frame is written, or after `closeGrace` at the latest.
     private func close(code: UInt16, reason: String) {
-        guard state == .open, let context else {
-            if state != .closed { context?.close(promise: nil) }
-            return
-        }
+        guard state == .open, let context else { return }  // already closing: the close frame is on its way
         state = .closing
         fragments = nil
         unsubscribeAll()

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// How a client connection's pipeline is laid out:
-/// `ClientTimeoutHandler` (bytes) → HTTP codec (+ pipelining) → `GzipResponseHandler` → `ProxyHandler`.
+/// `ClientTimeoutHandler` (bytes) → HTTP codec → `GzipResponseHandler` → `ProxyHandler` (which also does pipelining).
 enum ServerPipeline {
     static let compressorName = "gateway.compressor"
     static let proxyName = "gateway.proxy"
@@ -25,7 +25,7 @@ enum ServerPipeline {
         limits.maxHeaderFieldSize = server.maxHeaderBytes
         try sync.configureHTTPServerPipeline(
             position: .last,
-            withPipeliningAssistance: true,
+            withPipeliningAssistance: false,
             withServerUpgrade: nil,
             withErrorHandling: false,
             withOutboundHeaderValidation: false,

@@ -32,12 +32,15 @@ final class UpstreamConnectionPool {
         self.eventLoop = eventLoop
     }
 
-    /// A pooled connection to `host:port` if one is idle, else a new one.
-    func acquire(host: String, port: Int, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+    /// A pooled connection to `host:port` if one is idle (and `fresh` is false), else a new one. Upgrades ask for a
+    /// fresh connection: many servers only switch protocols on a connection's first request.
+    func acquire(host: String, port: Int, connectTimeout: TimeAmount, fresh: Bool = false)
+        -> EventLoopFuture<UpstreamConnection>
+    {
         eventLoop.preconditionInEventLoop()
         let key = Self.key(host: host, port: port)
         let now = NIODeadline.now()
-        while var stack = idle[key], let connection = stack.popLast() {
+        while !fresh, var stack = idle[key], let connection = stack.popLast() {
             idle[key] = stack.isEmpty ? nil : stack
             if connection.isUsable, now - connection.idleSince < maxIdleTime {
                 connection.useCount += 1
