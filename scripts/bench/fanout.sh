@@ -140,17 +140,19 @@ elif mode == "idle":
     asyncio.run(idle(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
 PY
 
-# --- fan-out: subscribers in two client processes (half each), publisher on A ---------------------------------
+# --- fan-out: subscribers in CLIENTS client processes, each spreading its share over A and B; publisher on A ----
+CLIENTS=${CLIENTS:-4}
 START=$(python3 -c 'import time; print(time.time() + 3 + '"$SUBS"' / 500)')
-HALF=$(( SUBS / 2 ))
-python3 "$BENCH_TMP/client.py" sub "$PORT_A,$PORT_B" "$HALF" "$DURATION" "$START" > "$BENCH_TMP/sub1.json" &
-S1=$!
-python3 "$BENCH_TMP/client.py" sub "$PORT_B,$PORT_A" "$(( SUBS - HALF ))" "$DURATION" "$START" > "$BENCH_TMP/sub2.json" &
-S2=$!
+PIDS=()
+for i in $(seq 1 "$CLIENTS"); do
+  share=$(( SUBS / CLIENTS + (i <= SUBS % CLIENTS ? 1 : 0) ))
+  if (( i % 2 )); then ports="$PORT_A,$PORT_B"; else ports="$PORT_B,$PORT_A"; fi
+  python3 "$BENCH_TMP/client.py" sub "$ports" "$share" "$DURATION" "$START" > "$BENCH_TMP/sub$i.json" &
+  PIDS+=($!)
+done
 python3 "$BENCH_TMP/client.py" pub "$PORT_A" "$RATE" "$DURATION" "$START" > "$BENCH_TMP/pub.json" &
-P=$!
-timeout $(( DURATION + 60 )) bash -c "wait $S1 $S2 $P" || true
-wait $S1 $S2 $P 2>/dev/null || true
+PIDS+=($!)
+wait "${PIDS[@]}" || true  # every client stops by itself DURATION s after START
 
 # --- idle connections on A -------------------------------------------------------------------------------------
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -174,9 +176,10 @@ import json, statistics, sys, datetime
 tmp, subs, rate, duration, idle, before, after, results, binary = sys.argv[1:]
 subs, rate, duration, idle, before, after = int(subs), float(rate), float(duration), int(idle), int(before), int(after)
 count, lat = 0, []
-for name in ("sub1.json", "sub2.json"):
+import glob
+for name in sorted(glob.glob(f"{tmp}/sub*.json")):
     try:
-        doc = json.load(open(f"{tmp}/{name}"))
+        doc = json.load(open(name))
         count += doc["count"]; lat += doc["lat"]
     except Exception as e:
         print(f"{name}: {e}", file=sys.stderr)
@@ -190,7 +193,7 @@ per_conn = (after - before) * 1024 / idle if idle else 0
 lines = [
     f"## Pub/sub fan-out ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
     "",
-    f"binary: `{binary}`; 2 gateway instances + Redis + clients on one 2-core machine",
+    f"binary: `{binary}`; 2 gateway instances + Redis + Python asyncio clients, all on one 2-core machine",
     "",
     "| metric | value | target |",
     "|---|---|---|",

@@ -10,7 +10,7 @@ need nginx wrk
 build_release
 
 UP=$(free_port); NGX=$(free_port); GW=$(free_port); ADMIN=$(free_port)
-mkdir -p "$BENCH_TMP/nginx" "$BENCH_TMP/www"
+mkdir -p "$BENCH_TMP/nginx" "$BENCH_TMP/www" && chmod 755 "$BENCH_TMP/www"
 python3 - "$BENCH_TMP/www/data.json" <<'PY'
 import json, random, sys
 random.seed(7)

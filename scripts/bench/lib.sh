@@ -3,6 +3,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BENCH_TMP="$(mktemp -d /tmp/gateway-bench.XXXXXX)"
+chmod 755 "$BENCH_TMP"  # nginx workers (not root) serve files from here
 BENCH_PIDS=()
 
 bench_cleanup() {

@@ -267,13 +267,20 @@ class LimitedLoad:
 
 def _exact_again(gws, deadline: float) -> float:
     """Fresh key per try: 40 concurrent requests over both instances until exactly 5 are admitted (shared limit
-    back); returns the time that happened."""
+    back) in two tries in a row (each instance has a Redis connection per event loop, reconnecting on its own, so
+    one exact try could be luck); returns the time the first of the two started."""
+    streak_started = None
     while True:
+        started = time.monotonic()
         key = f"after-{uuid.uuid4().hex[:8]}"
         results = blast(gws, 40, lambda i: {"X-Api-Key": key}, threads=8)
         counts = _counts(results)
         if counts.get(200) == 5 and counts.get(429) == 35:
-            return time.monotonic()
+            if streak_started is not None:
+                return streak_started
+            streak_started = started
+            continue
+        streak_started = None
         if time.monotonic() > deadline:
             raise AssertionError(f"shared limit not exact again in time; last try: {counts}")
         time.sleep(0.05)

@@ -290,10 +290,18 @@ def test_redis_stopped_503_on_required_routes_then_recovers(gateway, backends, p
 
     redis.start()  # same port and directory: loads the saved session
     restarted = time.monotonic()
+    # Each instance has a Redis connection per event loop, reconnecting on its own (jittered backoff): recovered
+    # means every request works again, not one lucky one. 10 in a row over fresh connections on both instances.
+    streak = 0
+    deadline = restarted + 2.5
+    while streak < 10:
+        gw = (a, b)[streak % 2]
+        status = gw.get("/private/me", {"Cookie": cookie}, timeout=5).status
+        streak = streak + 1 if status == 200 else 0
+        assert status in (200, 503), status
+        assert time.monotonic() <= deadline, "required routes did not recover within 2.5 s of the restart"
     for gw in (a, b):
-        wait_for(lambda: gw.get("/private/me", {"Cookie": cookie}, timeout=5).status == 200,
-                 max(0.1, restarted + 2.5 - time.monotonic()), what="required route works again")
-    assert time.monotonic() - restarted <= 2.5
-    assert _user_seen(a, cookie) == ["frank"] and _user_seen(b, cookie) == ["frank"]
+        for _ in range(10):
+            assert _user_seen(gw, cookie) == ["frank"], "the saved session works on every instance again"
     fresh = _login(b, "grace")
     assert _user_seen(a, fresh) == ["grace"]
