@@ -200,6 +200,11 @@ def test_killed_replica_under_load_no_failed_requests_and_back_after_restart(gat
     assert back_at - up_at <= BACK_BOUND
     after_kill = [r for r in records if killed_at + 0.05 < r[0] < up_at]
     assert after_kill and all(r[3] == "r0" for r in after_kill), "only the live replica served while r1 was down"
+    # retried requests are still one client request each in the metrics
+    counted = wait_for(lambda: _value(_metrics(gw)[1], "gateway_http_requests_total", route="all", code="200")
+                       >= len(records) and _value(_metrics(gw)[1], "gateway_http_requests_total", route="all"), 2,
+                       what="request counter")
+    assert counted == len(records), f"gateway_http_requests_total {counted}, client requests {len(records)}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -230,6 +235,40 @@ def test_replica_failing_health_check_leaves_rotation_in_time_without_errors(gat
     assert not load.failures(), load.failures()[:5]
     assert out_at - changed <= OUT_BOUND
     assert back_at - healed <= BACK_BOUND
+
+
+def test_reload_keeps_health_state_of_unchanged_replicas(gateway, backends):
+    """A config reload (here: one more route) does not reset an unchanged replica's health: the sick replica stays
+    out of rotation right after the reload instead of getting traffic until the checks catch up again."""
+    sick, well = backends(names=["sick", "well"])
+    text = _config(HEALTH + "  retries: 1\n")
+    gw = gateway(text, backends=[sick, well])
+    sick.set_health(503)
+    _wait_state(gw, sick.url, lambda s: s == "unhealthy", OUT_BOUND, "unhealthy before the reload")
+    before = _replicas(gw)
+    gw.write_config(text + "  - name: extra\n    match: { path: /extra }\n    upstream: app\n")
+    resp = gw.admin("POST", "/reload", body=b"")
+    assert resp.status == 200, resp.body
+    after = _replicas(gw)
+    assert after[sick.url]["state"] == "unhealthy", after[sick.url]
+    assert after[well.url]["state"] == "healthy", after[well.url]
+    assert after[sick.url]["last_check"] is not None and after[sick.url]["last_check"]["ok"] is False
+    assert after[sick.url]["last_check"]["at"] >= before[sick.url]["last_check"]["at"]
+    assert {gw.get("/x").json()["replica"] for _ in range(20)} == {"well"}
+    assert gw.get("/extra").status == 200, "the reload took effect"
+
+
+def test_health_check_status_classes(gateway, backends):
+    """2xx and 3xx answers to the check pass; 4xx fails (issue 3 §1: "non-2xx/3xx … failures")."""
+    odd, well = backends(names=["odd", "well"])
+    gw = gateway(_config(HEALTH), backends=[odd, well])
+    _wait_state(gw, odd.url, lambda s: s == "healthy", 3, "healthy at start")
+    odd.set_health(302)
+    wait_for(lambda: (_replicas(gw)[odd.url]["last_check"] or {}).get("status") == 302, 2, what="a check seeing 302")
+    time.sleep(INTERVAL * (UNHEALTHY_AFTER + 1))
+    assert _replicas(gw)[odd.url]["state"] == "healthy", "a 3xx health answer passes"
+    odd.set_health(404)
+    _wait_state(gw, odd.url, lambda s: s == "unhealthy", OUT_BOUND + INTERVAL, "404 on /health → unhealthy")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -474,6 +513,28 @@ def test_streamed_body_over_replay_bound_is_not_replayed(gateway, closing_replic
     assert (a.seen + b.seen)[0][2] == len(body)
 
 
+def test_passive_ejection_lasts_eject_for_and_doubles_on_repeat(gateway, backends):
+    """Issue 3 §2: `failures` consecutive proxy failures eject for `eject_for`; an ejected replica gets no traffic
+    during the period; ejected again right after, the period doubles. (No active checks here.)"""
+    (well,) = backends(names=["well"])
+    gw = gateway(_config("  retries: 1\n  passive: { failures: 2, eject_for: 400ms }\n",
+                         replicas='["${closed_url}", "${b0}"]'), backends=[well])
+    dead = gw.values["closed_url"]
+    periods = []
+    for _ in range(2):
+        def ejected():
+            assert gw.get("/x").status == 200, "retries hide the dead replica from clients"
+            return _replicas(gw)[dead]["state"] == "ejected"
+
+        wait_for(ejected, 3, interval=0, what="ejection")
+        start = time.monotonic()
+        assert _replicas(gw)[dead]["ejected_until"] is not None
+        end = _wait_state(gw, dead, lambda s: s != "ejected", 3, "ejection over")
+        periods.append(end - start)
+    assert 0.3 <= periods[0] <= 0.4 + 0.25, f"first ejection lasted {periods[0]:.2f}s for eject_for 400ms"
+    assert periods[1] >= 1.6 * periods[0], f"repeated ejection did not double: {periods}"
+
+
 def test_post_that_was_never_sent_is_retried(gateway, backends):
     """Connection refused by one replica: the POST never left the gateway, so it goes to the other one."""
     (well,) = backends(names=["well"])
@@ -624,6 +685,26 @@ def test_metrics_parse_as_prometheus_text_and_match_requests_sent(gateway, backe
         assert per_replica == proxied / 2 or abs(per_replica - proxied / 2) <= 1, (b.url, per_replica)
         assert _value(samples, "gateway_upstream_healthy", upstream="app", replica=_replica_label(samples, b.url)) == 1
     assert _value(samples, "gateway_http_in_flight") == 0
+
+
+def test_upstream_metrics_count_failed_attempts_by_replica(gateway, backends):
+    """Issue 3 §6: "upstream request latency and errors by replica". One replica refuses connections; every GET
+    succeeds through a retry on the other — the refused attempts must still show up as errors of that replica."""
+    (well,) = backends(names=["well"])
+    gw = gateway(_config(NO_PASSIVE, replicas='["${closed_url}", "${b0}"]'), backends=[well])
+    for _ in range(10):
+        assert gw.get("/x").status == 200
+    closed = gw.values["closed_url"].split("//")[1]
+
+    def attempts(outcome_is_success: bool):
+        _, samples = _metrics(gw)
+        return sum(v for n, l, v in samples if n == "gateway_upstream_requests_total" and closed in l.get("replica", "")
+                   and (l.get("outcome") == "success") == outcome_is_success)
+
+    failed = attempts(False)
+    assert failed >= 5, (f"{failed} failed attempts counted for the refusing replica; round robin sent about half of "
+                         f"the 10 requests there first: {[(n, l, v) for n, l, v in _metrics(gw)[1] if n == 'gateway_upstream_requests_total']}")
+    assert attempts(True) == 0
 
 
 def _replica_label(samples, url: str) -> str:

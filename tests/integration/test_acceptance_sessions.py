@@ -48,6 +48,12 @@ def _config(store: str = 'store: { redis: "${redis_url}", key_prefix: "acc${uniq
         - name: nosession
           match: { path_prefix: /off/ }
           upstream: app
+        - name: per-user
+          match: { path_prefix: /quota/ }
+          upstream: app
+          session: optional
+          rate_limits:
+            - { name: per-user, key: session_user, limit: 3, window: 1h }
         - name: ws
           match: { path_prefix: /socket/ }
           upstream: app
@@ -265,6 +271,31 @@ def test_admin_revocation_ends_all_of_a_users_sessions_everywhere(pair):
     assert _user_seen(b, again) == ["alice"]
     resp = a.admin("DELETE", "/sessions?user=nobody")
     assert 200 <= resp.status < 300 or resp.status == 404, resp.status
+
+
+def test_session_keys_in_redis_expire_on_their_own(gateway, backends):
+    """Sessions live in Redis under `store.key_prefix` and carry a TTL (idle timeout), so abandoned ones vanish."""
+    replicas = backends(2)
+    a = gateway(_config(idle="5m", absolute="1h"), backends=replicas)
+    _login(a, "henry")
+    url, prefix = a.values["redis_url"], f"acc{a.values['uniq']}:"
+    keys = redis_command(url, "KEYS", prefix + "*")
+    assert keys, f"no keys under {prefix!r}"
+    for key in keys:
+        ttl = redis_command(url, "PTTL", key)
+        assert 0 < ttl <= 3600 * 1000, f"{key}: PTTL {ttl}"
+
+
+def test_session_user_rate_limit_is_one_budget_per_user_across_instances(pair):
+    """`key: session_user`: a user's budget is shared by all their sessions on every instance; another user has
+    their own; without a session the client IP is the key."""
+    a, b = pair
+    alice_1, alice_2, bob = _login(a, "alice"), _login(b, "alice"), _login(a, "bob")
+    statuses = [gw.get("/quota/x", {"Cookie": c}).status for gw, c in
+                [(a, alice_1), (b, alice_2), (b, alice_1), (a, alice_2), (b, alice_1)]]
+    assert statuses == [200, 200, 200, 429, 429], statuses
+    assert [gw.get("/quota/x", {"Cookie": bob}).status for gw in (b, a, b, a)] == [200, 200, 200, 429]
+    assert [gw.get("/quota/x").status for gw in (a, b, a, b)] == [200, 200, 200, 429], "no session: per client IP"
 
 
 def test_redis_stopped_503_on_required_routes_then_recovers(gateway, backends, private_redis):

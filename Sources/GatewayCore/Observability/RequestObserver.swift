@@ -77,17 +77,6 @@ final class RequestObserver: Sendable {
         timer("gateway_http_request_duration_seconds", [("route", route)]).recordNanoseconds(elapsed.nanoseconds)
         counter("gateway_http_request_bytes_total", [("route", route)]).increment(by: exchange.requestBytes)
         counter("gateway_http_response_bytes_total", [("route", route)]).increment(by: exchange.responseBytes)
-        if let replica = exchange.replica ?? exchange.triedURLs.last.map({ url in
-            ReplicaChoice(host: "", port: 0, url: url, setAffinityCookie: nil, token: nil)
-        }), let upstream = exchange.route?.settings.upstream {
-            let outcome = code >= 500 ? "error" : "success"
-            counter(
-                "gateway_upstream_requests_total",
-                [("upstream", upstream), ("replica", replica.url), ("outcome", outcome)]
-            ).increment()
-            timer("gateway_upstream_request_duration_seconds", [("upstream", upstream), ("replica", replica.url)])
-                .recordNanoseconds(elapsed.nanoseconds)
-        }
         guard let accessLogger else { return }
         var metadata: Logger.Metadata = [
             "time": .string(Self.timestamp()),
@@ -106,6 +95,18 @@ final class RequestObserver: Sendable {
         if let note = exchange.outcomeNote { metadata["error"] = .string(note) }
         if let user = exchange.policy.sessionUser { metadata["user"] = .string(user) }
         accessLogger.info("access", metadata: metadata)
+    }
+
+    /// One attempt against a replica (a retried request counts once per replica tried).
+    func upstreamAttempt(upstream: String, replica: String, outcome: AttemptOutcome, elapsed: TimeAmount) {
+        counter(
+            "gateway_upstream_requests_total",
+            [("upstream", upstream), ("replica", replica), ("outcome", outcome.metricLabel)]
+        ).increment()
+        if outcome != .aborted {
+            timer("gateway_upstream_request_duration_seconds", [("upstream", upstream), ("replica", replica)])
+                .recordNanoseconds(elapsed.nanoseconds)
+        }
     }
 
     func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {

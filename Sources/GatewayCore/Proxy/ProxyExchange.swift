@@ -52,6 +52,7 @@ final class ProxyExchange {
     var replica: ReplicaChoice?
     var triedURLs: [String] = []
     var attempts = 0
+    var attemptStartedAt: NIODeadline = .now()
     /// Whether any byte of the current attempt reached the upstream socket.
     var requestSent = false
     var responseTimer: Scheduled<Void>?

@@ -54,7 +54,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         if let replica = exchange.replica {
             let code = Int(head.status.code)
             let outcome: AttemptOutcome = (code == 502 || code == 503 || code == 504) ? .badStatus(code) : .success
-            services.selector.attemptFinished(replica, outcome: outcome)
+            finishAttempt(exchange, replica, outcome: outcome)
         }
         if head.status == .switchingProtocols {
             if exchange.isWebSocketUpgrade, exchange.route?.settings.websocket == true {

@@ -305,6 +305,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.replica = choice
         exchange.triedURLs.append(choice.url)
         exchange.requestSent = false
+        exchange.attemptStartedAt = .now()
         services.selector.attemptStarted(choice)
         let timeouts = route.settings.timeouts
         pool.acquire(
@@ -313,7 +314,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             .assumeIsolated().whenComplete { [self] result in
                 guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
                     if case .success(let connection) = result { connection.channel.close(promise: nil) }
-                    self.services.selector.attemptFinished(choice, outcome: .aborted)
+                    self.finishAttempt(exchange, choice, outcome: .aborted)
                     return
                 }
                 switch result {
@@ -412,7 +413,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.responseTimer = nil
             exchange.outcomeNote = "response timeout"
             self.detachConnection(exchange, reusable: false)
-            if let replica = exchange.replica { self.services.selector.attemptFinished(replica, outcome: .timeout) }
+            if let replica = exchange.replica { self.finishAttempt(exchange, replica, outcome: .timeout) }
             self.respondLocally(
                 exchange,
                 ProblemResponse(
@@ -426,7 +427,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func attemptFailed(_ exchange: ProxyExchange, outcome: AttemptOutcome) {
         exchange.cancelResponseTimer()
         detachConnection(exchange, reusable: false)
-        if let replica = exchange.replica { services.selector.attemptFinished(replica, outcome: outcome) }
+        if let replica = exchange.replica { finishAttempt(exchange, replica, outcome: outcome) }
         exchange.replica = nil
         let retries = exchange.route.flatMap { route in
             route.settings.upstream.flatMap { exchange.snapshot.configuration.upstream(named: $0)?.retries }
@@ -451,13 +452,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !exchange.responseStarted, exchange.phase != .answeredLocally, exchange.phase != .done else { return }
         exchange.cancelResponseTimer()
         detachConnection(exchange, reusable: false)
-        if let replica = exchange.replica { services.selector.attemptFinished(replica, outcome: .aborted) }
+        if let replica = exchange.replica { finishAttempt(exchange, replica, outcome: .aborted) }
         respondLocally(
             exchange,
             ProblemResponse(
                 .payloadTooLarge,
                 detail: "The request body exceeds the limit of \(exchange.maxBodyBytes) bytes.",
                 closeConnection: true))
+    }
+
+    /// One attempt against a replica ended: passive health (through the selector) and per-attempt metrics.
+    func finishAttempt(_ exchange: ProxyExchange, _ choice: ReplicaChoice, outcome: AttemptOutcome) {
+        services.selector.attemptFinished(choice, outcome: outcome)
+        if let upstream = exchange.route?.settings.upstream {
+            services.observer.upstreamAttempt(
+                upstream: upstream, replica: choice.url, outcome: outcome,
+                elapsed: NIODeadline.now() - exchange.attemptStartedAt)
+        }
     }
 
     // MARK: Backpressure
@@ -537,7 +548,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let reusable = exchange.upstreamResponseEnded && exchange.requestEnded
         detachConnection(exchange, reusable: reusable)
         if let replica = exchange.replica, !exchange.upstreamResponseEnded {
-            services.selector.attemptFinished(replica, outcome: .aborted)
+            finishAttempt(exchange, replica, outcome: .aborted)
         }
         if exchange.phase != .done {
             exchange.phase = .done

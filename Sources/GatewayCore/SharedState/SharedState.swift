@@ -40,9 +40,15 @@ struct SharedState: Sendable {
 
         let limiter: any RateLimiter
         if let redis {
-            limiter = StoreBackedRateLimiter(client: redis, policy: store.onError) { error in
+            let policy = store.onError
+            limiter = StoreBackedRateLimiter(client: redis, policy: policy) { error in
                 CoreMetrics.Counter(label: "gateway_store_errors_total", dimensions: [("op", "ratelimit")]).increment()
-                _ = error
+                // nil = skipped because the store is known to be down (already logged by the client): stay quiet.
+                if let error {
+                    logger.warning(
+                        "rate-limit decision made without the store",
+                        metadata: ["error": "\(error)", "on_error": "\(policy.rawValue)"])
+                }
             }
         } else {
             limiter = LocalRateLimiter()

@@ -27,14 +27,15 @@ enum AttemptOutcome: Equatable {
     /// The client went away or the exchange was cut after the response started; not the replica's fault.
     case aborted
 
+    /// The `outcome` label of `gateway_upstream_requests_total`.
     var metricLabel: String {
         switch self {
         case .success: return "success"
-        case .connectFailure: return "connect_error"
+        case .connectFailure: return "connect_failure"
         case .resetBeforeResponse: return "reset"
-        case .badStatus: return "bad_status"
+        case .badStatus(let code): return "status_\(code)"
         case .timeout: return "timeout"
-        case .aborted: return "aborted"
+        case .aborted: return "cancelled"
         }
     }
 }
