@@ -50,6 +50,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        if context.channel.isActive {
+            // Removed for an upgrade (tunnel or pub/sub socket): the connection lives on without us.
+            let observer = services.observer
+            context.channel.closeFuture.whenComplete { _ in observer.connectionClosed() }
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -26,6 +26,7 @@ struct SharedState: Sendable {
     ) throws -> SharedState {
         let store = configuration.store
         var redis: RedisClient? = nil
+        var redisConfigurationForPubSub: RedisConfiguration? = nil
         if let url = store.redisURL {
             let redisConfiguration: RedisConfiguration
             do {
@@ -36,6 +37,7 @@ struct SharedState: Sendable {
             let client = RedisClient(configuration: redisConfiguration, group: group, logger: logger)
             client.start()
             redis = client
+            redisConfigurationForPubSub = redisConfiguration
         }
 
         let limiter: any RateLimiter
@@ -74,16 +76,27 @@ struct SharedState: Sendable {
             keyPrefix: store.keyPrefix, limiter: limiter, sessions: sessions, logger: logger)
         var adminParts: [any AdminExtensions] = []
         if let sessions { adminParts.append(SessionAdmin(store: sessions.store)) }
+        // One pub/sub hub per process: Redis fan-out across instances, or in-memory for a single instance.
+        let hub: PubSubHub =
+            if let redis, let redisConfigurationForPubSub {
+                PubSubHub.redis(
+                    client: redis, configuration: redisConfigurationForPubSub, keyPrefix: store.keyPrefix,
+                    group: group, logger: logger)
+            } else {
+                PubSubHub.inMemory(logger: logger)
+            }
+        adminParts.append(PubSubAdmin(hub: hub))
 
         return SharedState(
             policies: pipeline,
-            pubsub: nil,
+            pubsub: hub,
             admin: adminParts.isEmpty ? nil : CombinedAdminExtensions(parts: adminParts),
             readiness: {
                 guard let redis = redisClient else { return (true, "memory") }
                 return redis.isConnected ? (true, "redis") : (false, "redis_unreachable")
             },
             shutdown: {
+                await hub.shutdown()
                 await redisClient?.shutdown()
             })
     }
