@@ -73,7 +73,7 @@ struct Check: ParsableCommand {
             let configuration = try ConfigLoader.load(
                 path: options.config, environment: ProcessInfo.processInfo.environment)
             for line in ConfigSummary.lines(for: configuration) { print(line) }
-            print("configuration OK: \(configuration.routes.count) routes, \(configuration.upstreams.count) upstreams")
+            print(ConfigSummary.overview(for: configuration))
         } catch let errors as ConfigErrors {
             for error in errors.errors { FileHandle.standardError.write(Data((error.description + "\n").utf8)) }
             throw ExitCode(1)
