@@ -10,7 +10,7 @@ need nginx wrk
 build_release
 
 UP=$(free_port); NGX=$(free_port); GW=$(free_port); ADMIN=$(free_port)
-mkdir -p "$BENCH_TMP/nginx" "$BENCH_TMP/www" && chmod 755 "$BENCH_TMP/www"
+mkdir -p "$BENCH_TMP/www" && chmod 755 "$BENCH_TMP/www"
 python3 - "$BENCH_TMP/www/data.json" <<'PY'
 import json, random, sys
 random.seed(7)
@@ -19,16 +19,7 @@ items = [{"id": i, "name": f"user-{i}", "email": f"user{i}@example.com", "active
          for i in range(900)]
 open(sys.argv[1], "w").write(json.dumps({"items": items}))
 PY
-cat > "$BENCH_TMP/nginx.conf" <<NGINX
-worker_processes 2;
-pid $BENCH_TMP/nginx.pid;
-error_log $BENCH_TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $BENCH_TMP/nginx/body;
-  proxy_temp_path $BENCH_TMP/nginx/proxy;
-  keepalive_requests 1000000;
+start_nginx 2 <<NGINX
   types { application/json json; }
   server { listen 127.0.0.1:$UP; root $BENCH_TMP/www; }
   upstream app { server 127.0.0.1:$UP; keepalive 64; }
@@ -38,9 +29,7 @@ http {
     gzip_types application/json;
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-}
 NGINX
-nginx -c "$BENCH_TMP/nginx.conf" -e "$BENCH_TMP/nginx/error.log"
 cat > "$BENCH_TMP/gateway.yaml" <<YAML
 server: { listen: 127.0.0.1:$GW, admin_listen: 127.0.0.1:$ADMIN, access_log: false }
 upstreams:

@@ -36,6 +36,21 @@ build_release() {
   DEMO_BIN="$ROOT/$scratch/release/demo-backend"
 }
 
+# start_nginx WORKERS < http-block-body: writes $BENCH_TMP/nginx.conf (pid, logs and temp paths inside $BENCH_TMP,
+# access log off) around the `http { … }` contents read from stdin, and starts nginx with it.
+start_nginx() {
+  local workers=$1
+  mkdir -p "$BENCH_TMP/nginx"
+  {
+    printf 'worker_processes %s;\npid %s/nginx.pid;\nerror_log %s/nginx/error.log warn;\n' "$workers" "$BENCH_TMP" "$BENCH_TMP"
+    printf 'events { worker_connections 4096; }\nhttp {\n  access_log off;\n  keepalive_requests 1000000;\n'
+    printf '  client_body_temp_path %s/nginx/body;\n  proxy_temp_path %s/nginx/proxy;\n' "$BENCH_TMP" "$BENCH_TMP"
+    cat
+    printf '}\n'
+  } > "$BENCH_TMP/nginx.conf"
+  nginx -c "$BENCH_TMP/nginx.conf" -e "$BENCH_TMP/nginx/error.log"
+}
+
 wait_port() {
   local port=$1
   for _ in $(seq 1 100); do

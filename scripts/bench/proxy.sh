@@ -9,17 +9,7 @@ need nginx wrk
 build_release
 
 UP1=$(free_port); UP2=$(free_port); NGX=$(free_port); GW=$(free_port); ADMIN=$(free_port)
-mkdir -p "$BENCH_TMP/nginx"
-cat > "$BENCH_TMP/nginx.conf" <<NGINX
-worker_processes 2;
-pid $BENCH_TMP/nginx.pid;
-error_log $BENCH_TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $BENCH_TMP/nginx/body;
-  proxy_temp_path $BENCH_TMP/nginx/proxy;
-  keepalive_requests 1000000;
+start_nginx 2 <<NGINX
   server { listen 127.0.0.1:$UP1; location / { return 200 '{"replica":"u1","ok":true}'; } }
   server { listen 127.0.0.1:$UP2; location / { return 200 '{"replica":"u2","ok":true}'; } }
   upstream app { server 127.0.0.1:$UP1; server 127.0.0.1:$UP2; keepalive 64; }
@@ -32,9 +22,7 @@ http {
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
     }
   }
-}
 NGINX
-nginx -c "$BENCH_TMP/nginx.conf" -e "$BENCH_TMP/nginx/error.log"
 cat > "$BENCH_TMP/gateway.yaml" <<YAML
 server:
   listen: 127.0.0.1:$GW

@@ -10,23 +10,12 @@ command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y
 build_release
 
 UP=$(free_port); GW=$(free_port); ADMIN=$(free_port); REDIS=$(free_port)
-mkdir -p "$BENCH_TMP/nginx"
 redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --pidfile "$BENCH_TMP/redis.pid" --logfile "$BENCH_TMP/redis.log"
 BENCH_PIDS+=("$(sleep 0.3; cat "$BENCH_TMP/redis.pid")")
-cat > "$BENCH_TMP/nginx.conf" <<NGINX
-worker_processes 1;
-pid $BENCH_TMP/nginx.pid;
-error_log $BENCH_TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $BENCH_TMP/nginx/body;
-  keepalive_requests 1000000;
+start_nginx 1 <<NGINX
   server { listen 127.0.0.1:$UP; location / { return 200 '{"ok":true}'; } }
-}
 NGINX
-nginx -c "$BENCH_TMP/nginx.conf" -e "$BENCH_TMP/nginx/error.log"
 cat > "$BENCH_TMP/gateway.yaml" <<YAML
 server:
   listen: 127.0.0.1:$GW
