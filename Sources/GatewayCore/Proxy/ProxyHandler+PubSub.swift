@@ -63,6 +63,9 @@ extension ProxyHandler {
             let front = try pipeline.handler(type: ClientTimeoutHandler.self)
             let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: settings.maxMessageBytes))
             try pipeline.addHandler(decoder, position: .after(front))
+            // Keepalive: after `client_idle` without a byte from the client the socket pings it (see the handler).
+            let idle = exchange.snapshot.server.clientIdleTimeout.timeAmount
+            try pipeline.addHandler(IdleStateHandler(readTimeout: idle), position: .before(decoder))
             try pipeline.addHandler(socket, position: .after(decoder))
             if let compressor = try? pipeline.handler(type: GzipResponseHandler.self) {
                 pipeline.removeHandler(compressor, promise: nil)

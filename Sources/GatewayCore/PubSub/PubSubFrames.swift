@@ -51,6 +51,11 @@ enum PubSubFrames {
     }
 
     /// A pong answering a ping with `payload` (≤ 125 bytes, enforced by the decoder).
+    /// A server ping (keepalive); the payload is empty.
+    static func ping(allocator: ByteBufferAllocator) -> ByteBuffer {
+        control(opcode: 0x9, payload: ByteBuffer(), allocator: allocator)
+    }
+
     static func pong(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         control(opcode: 0xA, payload: payload, allocator: allocator)
     }

@@ -36,6 +36,8 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var channels: [String] = []
     /// The message being reassembled from fragments, if any.
     private var fragments: ByteBuffer?
+    /// A keepalive ping went out after `client_idle` of silence and nothing has come back since.
+    private var awaitingPong = false
     private var closeTimer: Scheduled<Void>?
     /// Publishes sent to the store and not answered yet; past `maxPendingPublishes` the client is not read from
     /// (backpressure: a fast publisher cannot queue unbounded work, and store commands don't time out in our queue).
@@ -105,6 +107,16 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             close(code: 1001, reason: "server shutting down")
             return
         }
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, state == .open {
+            // Nothing from the client for `client_idle`: ping once; still nothing after another period → gone.
+            if awaitingPong {
+                close(code: 1001, reason: "no answer to ping")
+            } else {
+                awaitingPong = true
+                context.writeAndFlush(wrapOutboundOut(PubSubFrames.ping(allocator: context.channel.allocator)), promise: nil)
+            }
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -133,6 +145,7 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard state != .closed else { return }
+        awaitingPong = false
         guard frame.maskKey != nil, frame.reservedBits.isEmpty else {
             close(code: 1002, reason: "protocol error")
             return
