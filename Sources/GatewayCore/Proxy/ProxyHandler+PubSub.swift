@@ -34,14 +34,7 @@ extension ProxyHandler {
         headers.add(name: "Sec-WebSocket-Accept", value: WebSocketHandshake.acceptValue(forKey: key))
         headers.add(name: "X-Request-Id", value: exchange.requestID)
         for (name, value) in exchange.policy.responseHeaders { headers.add(name: name, value: value) }
-        exchange.responseStarted = true
-        exchange.responseStatus = 101
-        exchange.phase = .tunnel
-        context.writeAndFlush(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
-            promise: nil)
-        services.observer.requestFinished(exchange)
-        services.observer.tunnelOpened(route: exchange.routeName)
+        writeSwitchingProtocols(exchange, headers: headers, context: context)
 
         let routeName = exchange.routeName
         let observer = services.observer
@@ -67,21 +60,11 @@ extension ProxyHandler {
             let idle = exchange.snapshot.server.clientIdleTimeout.timeAmount
             try pipeline.addHandler(IdleStateHandler(readTimeout: idle), position: .before(decoder))
             try pipeline.addHandler(socket, position: .after(decoder))
-            if let compressor = try? pipeline.handler(type: GzipResponseHandler.self) {
-                pipeline.removeHandler(compressor, promise: nil)
-            }
-            if let pipelining = try? pipeline.handler(type: HTTPServerPipelineHandler.self) {
-                pipeline.removeHandler(pipelining, promise: nil)
-            }
-            pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
-            pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+            try removeHTTPHandlers(from: pipeline)
         } catch {
             context.close(promise: nil)
             return
         }
-        self.exchange = nil
-        activity.requestHeadReceived()
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        context.channel.read()
+        leavePipelineAfterUpgrade(context: context)
     }
 }

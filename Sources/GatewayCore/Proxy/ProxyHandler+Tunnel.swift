@@ -17,16 +17,9 @@ extension ProxyHandler {
         }
         var headers = ForwardedHeaders.downstreamHeaders(from: responseHead.headers, keepUpgrade: true)
         headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestID)
-        exchange.responseStarted = true
-        exchange.responseStatus = 101
-        exchange.phase = .tunnel
         exchange.connection = nil
         connection.handler.receiver = nil
-        context.writeAndFlush(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
-            promise: nil)
-        services.observer.requestFinished(exchange)
-        services.observer.tunnelOpened(route: exchange.routeName)
+        writeSwitchingProtocols(exchange, headers: headers, context: context)
         let route = exchange.routeName
         let observer = services.observer
 
@@ -39,16 +32,7 @@ extension ProxyHandler {
             try clientPipeline.addHandler(clientSide, position: .after(front))
             let idle = exchange.snapshot.server.clientIdleTimeout.timeAmount
             try clientPipeline.addHandler(IdleStateHandler(allTimeout: idle), position: .before(clientSide))
-            if let compressor = try? clientPipeline.handler(type: GzipResponseHandler.self) {
-                clientPipeline.removeHandler(compressor, promise: nil)
-            }
-            if let pipelining = try? clientPipeline.handler(type: HTTPServerPipelineHandler.self) {
-                clientPipeline.removeHandler(pipelining, promise: nil)
-            }
-            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
-            clientPipeline.removeHandler(
-                try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
-
+            try removeHTTPHandlers(from: clientPipeline)
         } catch {
             connection.channel.close(promise: nil)
             context.close(promise: nil)
@@ -72,9 +56,6 @@ extension ProxyHandler {
                 upstreamChannel.close(promise: nil)
             }
         }
-        self.exchange = nil
-        activity.requestHeadReceived()
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        context.channel.read()
+        leavePipelineAfterUpgrade(context: context)
     }
 }
