@@ -9,13 +9,17 @@ enum Base64URL {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// The bytes of canonical unpadded base64url, or nil. Non-canonical spellings are refused: the last
+    /// character of a length-43 value carries two unused bits, and a decoder that ignores them accepts
+    /// several spellings of the same bytes, so a cookie with its last character changed would still pass.
     static func decode(_ text: Substring) -> [UInt8]? {
         guard text.utf8.allSatisfy({ isAlphabet($0) }) else { return nil }
         var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         let remainder = standard.utf8.count % 4
         if remainder == 1 { return nil }
         if remainder > 0 { standard += String(repeating: "=", count: 4 - remainder) }
-        return Data(base64Encoded: standard).map(Array.init)
+        guard let bytes = Data(base64Encoded: standard).map(Array.init) else { return nil }
+        return encode(bytes).utf8.elementsEqual(text.utf8) ? bytes : nil
     }
 
     private static func isAlphabet(_ byte: UInt8) -> Bool {
