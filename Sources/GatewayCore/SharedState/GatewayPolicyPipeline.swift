@@ -31,7 +31,10 @@ struct GatewayPolicyPipeline: RequestPolicies {
     // MARK: Request phase
 
     func requestPhase(_ request: PolicyRequest, on eventLoop: any EventLoop) -> EventLoopFuture<RequestPhaseResult> {
-        lookupSession(request, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
+        if request.route.settings.session == .off || sessions == nil {
+            return applyRateLimits(request, context: PolicyContext(), on: eventLoop)  // no session step to wait for
+        }
+        return lookupSession(request, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
             switch lookup {
             case .respond(let problem):
                 return eventLoop.makeSucceededFuture(.respond(problem))

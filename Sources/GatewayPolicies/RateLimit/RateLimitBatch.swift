@@ -11,8 +11,9 @@ import NIOCore
 /// Not thread-safe: used only on `eventLoop` (``RedisRateLimiter`` guarantees it).
 final class RateLimitBatch: @unchecked Sendable {
     private struct Entry {
-        var keyCount: Int
-        var promise: EventLoopPromise<ArraySlice<Int64>>
+        var requests: [RateLimitRequest]
+        var parameters: [GCRAParameters]
+        var promise: EventLoopPromise<RateLimitDecision>
     }
 
     private let client: RedisClient
@@ -34,11 +35,11 @@ final class RateLimitBatch: @unchecked Sendable {
         self.maximumSize = maximumSize
     }
 
-    /// Adds one request's limits; the future carries their occupancies, in order.
-    func enqueue(requests: [RateLimitRequest], parameters: [GCRAParameters]) -> EventLoopFuture<ArraySlice<Int64>> {
+    /// Adds one request's limits; the future carries the request's decision.
+    func enqueue(requests: [RateLimitRequest], parameters: [GCRAParameters]) -> EventLoopFuture<RateLimitDecision> {
         eventLoop.preconditionInEventLoop()
-        let promise = eventLoop.makePromise(of: ArraySlice<Int64>.self)
-        entries.append(Entry(keyCount: requests.count, promise: promise))
+        let promise = eventLoop.makePromise(of: RateLimitDecision.self)
+        entries.append(Entry(requests: requests, parameters: parameters, promise: promise))
         arguments.append(String(requests.count))
         for (request, parameter) in zip(requests, parameters) {
             keys.append(request.key)
@@ -75,8 +76,11 @@ final class RateLimitBatch: @unchecked Sendable {
                 }
                 var start = 0
                 for entry in entries {
-                    entry.promise.succeed(occupancies[start..<start + entry.keyCount])
-                    start += entry.keyCount
+                    let count = entry.requests.count
+                    entry.promise.succeed(RedisRateLimiter.decision(
+                        requests: entry.requests, parameters: entry.parameters,
+                        occupancies: occupancies[start..<start + count]))
+                    start += count
                 }
             case .failure(let error):
                 for entry in entries { entry.promise.fail(error) }

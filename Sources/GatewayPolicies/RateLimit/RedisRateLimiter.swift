@@ -78,7 +78,6 @@ public final class RedisRateLimiter: RateLimiter {
         }
         let parameters = requests.map { GCRAParameters($0.limit) }
         return batch(for: eventLoop).enqueue(requests: requests, parameters: parameters)
-            .map { occupancies in Self.decision(requests: requests, parameters: parameters, occupancies: occupancies) }
     }
 
     func batch(for eventLoop: any EventLoop) -> RateLimitBatch {
