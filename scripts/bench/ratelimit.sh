@@ -54,3 +54,10 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 echo "median limited/unlimited throughput ratio: $(median "${ratios[@]}")  (1.0 = free; target >= 0.90)"
 echo "median added latency: p50 $(median "${p50s[@]}") ms, p99 $(median "${p99s[@]}") ms"
+# What Redis did: script calls, µs per call, and limited requests per call (checks are batched per loop turn).
+limited_requests=$(curl -s "http://127.0.0.1:$ADMIN/metrics" \
+  | awk '/^gateway_ratelimit_decisions_total/ && /route="limited"/ {s += $NF} END {printf "%d", s}')
+redis-cli -p "$REDIS" info commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$limited_requests" '
+  /^cmdstat_(evalsha|eval):/ {calls += $3; usec += $5}
+  END {if (calls) printf "redis: %d script calls, %.1f us/call, %.1f limited requests/call, %.1f us of Redis per request\n",
+       calls, usec / calls, n / calls, usec / n}'
