@@ -98,7 +98,9 @@ final class PublisherHandler: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            // A publisher gets no messages; anything else (e.g. `unavailable`) is an error frame.
+            // A publisher gets no messages; anything else (e.g. `unavailable`) is an error frame. The first one is
+            // shown, the rest only counted.
+            if stats.errorFrames == 0 { log("publisher got: \(String(buffer: frame.data))") }
             stats.errorFrames += 1
         case .ping:
             context.writeAndFlush(wrapOutboundOut(GatewayFrames.pong(answering: frame)), promise: nil)
