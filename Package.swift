@@ -134,7 +134,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "GatewayPoliciesTests", dependencies: ["GatewayPolicies"]),
+        .testTarget(
+            name: "GatewayPoliciesTests",
+            dependencies: [
+                "GatewayPolicies",
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ]),
         .testTarget(name: "GatewayUpstreamsTests", dependencies: ["GatewayUpstreams"]),
         .testTarget(
             name: "GatewayCoreTests",

@@ -1,3 +1,4 @@
+import RawStructuredFieldValues
 import GatewayConfig
 import NIOHTTP1
 import Testing
@@ -22,6 +23,25 @@ import Testing
     @Test func namesAreQuotedAndEscaped() {
         let odd = RateLimitSettings(name: #"a"b\c"#, key: .route, limit: 1, window: .milliseconds(500))
         #expect(RateLimitHeaders.policyField([odd]) == #""a\"b\\c";q=1;w=1"#)
+        let result = RateLimitResult(limit: odd, allowed: true, remaining: 0, resetSeconds: 1, retryAfterSeconds: nil)
+        #expect(RateLimitHeaders.rateLimitField(result) == #""a\"b\\c";r=0;t=1"#)
+    }
+
+    /// The hand-written `RateLimit` field is byte for byte what the structured-field serializer writes.
+    @Test func rateLimitFieldMatchesTheSerializer() throws {
+        for name in ["per-ip", #"a"b\c"#, "tab\there", "ünïcode", ""] {
+            for (remaining, reset) in [(0, 0), (42, 17), (-3, -1), (1_000_000_000, 86_400)] {
+                let limit = RateLimitSettings(name: name, key: .route, limit: 1, window: .seconds(1))
+                let result = RateLimitResult(limit: limit, allowed: true, remaining: remaining, resetSeconds: reset, retryAfterSeconds: nil)
+                var parameters = OrderedMap<String, RFC9651BareItem>()
+                parameters["r"] = .integer(Int64(max(remaining, 0)))
+                parameters["t"] = .integer(Int64(max(reset, 0)))
+                let printable = String(String.UnicodeScalarView(name.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }))
+                var serializer = StructuredFieldValueSerializer()
+                let bytes = try serializer.writeListFieldValue([.item(Item(bareItem: .string(printable), parameters: parameters))])
+                #expect(RateLimitHeaders.rateLimitField(result) == String(decoding: bytes, as: UTF8.self), "\(name)")
+            }
+        }
     }
 
     @Test func fieldsForDeniedDecision() {

@@ -45,6 +45,44 @@ import Testing
         try await group.shutdownGracefully()
     }
 
+    /// Checks issued in one event-loop tick share one script call, and each request inside it stays atomic:
+    /// requests refused by the tight limit charge nothing to the loose one, even within the batch.
+    @Test func oneTicksChecksShareOneScriptCall() async throws {
+        let server = try RedisTestServer.start()
+        defer { server.stop() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = try await server.makeClient(group: group)
+        let limiter = RedisRateLimiter(client: client)
+        let prefix = RedisTestServer.uniquePrefix()
+        let tight = RateLimitSettings(name: "tight", key: .clientIP, limit: 3, window: .seconds(60))
+        let loose = RateLimitSettings(name: "loose", key: .route, limit: 100, window: .seconds(60))
+        let both = [
+            RateLimitRequest(limit: tight, key: prefix + "tight"), RateLimitRequest(limit: loose, key: prefix + "loose"),
+        ]
+        let looseOnly = [RateLimitRequest(limit: loose, key: prefix + "loose")]
+        let loop = group.next()
+
+        let futures = try await loop.submit {
+            (0..<20).map { index in limiter.check(index % 2 == 0 ? both : looseOnly, on: loop) }
+        }.get()
+        var decisions: [RateLimitDecision] = []
+        for future in futures { decisions.append(try await future.get()) }
+        #expect(try await loop.submit { limiter.batch(for: loop).scriptCalls }.get() == 1)
+
+        let pairs = stride(from: 0, to: 20, by: 2).map { decisions[$0] }
+        #expect(pairs.map { $0.isAllowed } == [true, true, true] + Array(repeating: false, count: 7))
+        #expect(pairs.prefix(3).map { $0.results[0].remaining } == [2, 1, 0])
+        let singles = stride(from: 1, to: 20, by: 2).map { decisions[$0] }
+        #expect(singles.allSatisfy { $0.isAllowed })
+        // In arrival order the loose key saw: pair, single, pair, single, pair, single, then 7 × (refused, single).
+        #expect(singles.map { $0.results[0].remaining } == [98, 96, 94, 93, 92, 91, 90, 89, 88, 87])
+        let after = try await limiter.check(looseOnly, on: loop).get()
+        #expect(after.results[0].remaining == 86)  // 3 pairs + 10 singles + this one
+
+        await client.shutdown()
+        try await group.shutdownGracefully()
+    }
+
     @Test func multiLimitAtomicityAndRefill() async throws {
         let server = try RedisTestServer.start()
         defer { server.stop() }

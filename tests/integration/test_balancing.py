@@ -75,6 +75,32 @@ def test_response_timeout_is_504(gateway, backends):
     assert gw.get("/slow?ms=10").status == 200, "the gateway keeps serving after a timeout"
 
 
+def test_response_timeout_counts_from_each_request_on_a_keepalive_connection(gateway, backends):
+    """One connection, several requests: each request gets the full `timeouts.response`, counted from its own
+    start, never from an earlier request's (the gateway keeps one timer per connection and moves it along)."""
+    gw = gateway(make_config(
+        upstreams='app: { replicas: ["${b0}"] }',
+        routes="""
+        - name: all
+          match: { path_prefix: / }
+          upstream: app
+          timeouts: { connect: 1s, response: 800ms }
+        """,
+    ), backends=backends(1))
+    with gw.connect() as conn:
+        assert conn.request("GET", "/slow?ms=10").status == 200
+        time.sleep(0.5)
+        # Within its own 800 ms although the first request's deadline passes meanwhile.
+        assert conn.request("GET", "/slow?ms=600").status == 200
+        for _ in range(3):  # back-to-back requests, each well inside the timeout
+            assert conn.request("GET", "/slow?ms=300").status == 200
+        started = time.monotonic()
+        resp = conn.request("GET", "/slow?ms=3000")
+        elapsed = time.monotonic() - started
+    assert_problem(resp, 504)
+    assert 0.75 <= elapsed < 1.6, elapsed
+
+
 def test_idempotent_requests_retry_on_another_replica(gateway, backends):
     replicas = backends(names=["alive"])
     gw = gateway(make_config(

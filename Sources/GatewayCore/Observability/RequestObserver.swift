@@ -12,9 +12,10 @@ final class RequestObserver: Sendable {
     private let inFlightGauge = Gauge(label: "gateway_http_in_flight")
     private let connectionsGauge = Gauge(label: "gateway_connections_open")
     private let retries = CoreMetrics.Counter(label: "gateway_upstream_retries_total")
+    /// Requests that matched no route (404, 405) are counted under `route="-"`.
+    private let unroutedMetrics = RouteMetrics(route: "-")
     /// Metric handles by label set; creating one goes through the factory's registry lock, so reuse them.
     private let counters = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
-    private let timers = NIOLockedValueBox<[String: CoreMetrics.Timer]>([:])
 
     init(accessLog: AccessLogWriter?) {
         if let accessLog {
@@ -69,14 +70,15 @@ final class RequestObserver: Sendable {
             inFlightGauge.record(value)
         }
         let elapsed = NIODeadline.now() - exchange.startedAt
-        let route = exchange.routeName
+        let metrics = exchange.route?.metrics ?? unroutedMetrics
+        let route = metrics.route
         let method = exchange.head.method.rawValue
         let code = exchange.responseStatus
-        counter("gateway_http_requests_total", [("route", route), ("method", method), ("code", String(code))])
-            .increment()
-        timer("gateway_http_request_duration_seconds", [("route", route)]).recordNanoseconds(elapsed.nanoseconds)
-        counter("gateway_http_request_bytes_total", [("route", route)]).increment(by: exchange.requestBytes)
-        counter("gateway_http_response_bytes_total", [("route", route)]).increment(by: exchange.responseBytes)
+        let handles = metrics.requestHandles(method: method, code: code)
+        handles.requests.increment()
+        handles.duration.recordNanoseconds(elapsed.nanoseconds)
+        handles.requestBytes.increment(by: exchange.requestBytes)
+        handles.responseBytes.increment(by: exchange.responseBytes)
         guard let accessLogger else { return }
         var metadata: Logger.Metadata = [
             "time": .string(Self.timestamp()),
@@ -99,31 +101,39 @@ final class RequestObserver: Sendable {
 
     /// One attempt against a replica (a retried request counts once per replica tried).
     func upstreamAttempt(upstream: String, replica: String, outcome: AttemptOutcome, elapsed: TimeAmount) {
-        counter(
-            "gateway_upstream_requests_total",
-            [("upstream", upstream), ("replica", replica), ("outcome", outcome.metricLabel)]
-        ).increment()
-        if outcome != .aborted {
-            timer("gateway_upstream_request_duration_seconds", [("upstream", upstream), ("replica", replica)])
-                .recordNanoseconds(elapsed.nanoseconds)
+        let label = outcome.metricLabel
+        let key = AttemptKey(upstream: upstream, replica: replica, outcome: label)
+        let handles = attemptHandles.withLockedValue { cache in
+            if let existing = cache[key] { return existing }
+            let created = (
+                requests: CoreMetrics.Counter(
+                    label: "gateway_upstream_requests_total",
+                    dimensions: [("upstream", upstream), ("replica", replica), ("outcome", label)]),
+                duration: CoreMetrics.Timer(
+                    label: "gateway_upstream_request_duration_seconds",
+                    dimensions: [("upstream", upstream), ("replica", replica)]))
+            cache[key] = created
+            return created
         }
+        handles.requests.increment()
+        if outcome != .aborted { handles.duration.recordNanoseconds(elapsed.nanoseconds) }
     }
+
+    private struct AttemptKey: Hashable {
+        var upstream: String
+        var replica: String
+        var outcome: String
+    }
+
+    private let attemptHandles = NIOLockedValueBox<
+        [AttemptKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]
+    >([:])
 
     func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
         let key = label + dimensions.map { "|" + $0.1 }.joined()
         return counters.withLockedValue { cache in
             if let existing = cache[key] { return existing }
             let created = CoreMetrics.Counter(label: label, dimensions: dimensions)
-            cache[key] = created
-            return created
-        }
-    }
-
-    func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        let key = label + dimensions.map { "|" + $0.1 }.joined()
-        return timers.withLockedValue { cache in
-            if let existing = cache[key] { return existing }
-            let created = CoreMetrics.Timer(label: label, dimensions: dimensions)
             cache[key] = created
             return created
         }

@@ -55,7 +55,9 @@ final class ProxyExchange {
     var attemptStartedAt: NIODeadline = .now()
     /// Whether any byte of the current attempt reached the upstream socket.
     var requestSent = false
-    var responseTimer: Scheduled<Void>?
+    /// When the current attempt's response head must have arrived (`timeouts.response`); the
+    /// connection's ``ProxyHandler`` keeps the one timer that enforces it.
+    var responseDeadline: NIODeadline?
     var upstreamResponseHead: HTTPResponseHead?
     var upstreamResponseEnded = false
 
@@ -118,7 +120,6 @@ final class ProxyExchange {
     }
 
     func cancelResponseTimer() {
-        responseTimer?.cancel()
-        responseTimer = nil
+        responseDeadline = nil
     }
 }

@@ -31,6 +31,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var queuedParts = CircularBuffer<HTTPServerRequestPart>()
     var queuedBytes = 0
     var drainingQueue = false
+    /// The connection's one `timeouts.response` timer (see `armResponseTimer`) and when it fires.
+    private var responseTimer: Scheduled<Void>?
+    private var responseTimerDeadline = NIODeadline.distantFuture
     /// Above this many queued bytes the client's reads are held.
     static let maxQueuedBytes = 64 * 1024
 
@@ -64,6 +67,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         services.observer.connectionClosed()
+        responseTimer?.cancel()
+        responseTimer = nil
         closing = true
         if let exchange, exchange.phase != .done {
             abandon(exchange, note: "client closed")
@@ -408,24 +413,47 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         armResponseTimer(exchange)
     }
 
+    /// Starts the attempt's `timeouts.response` clock. One timer per connection, not per request: the
+    /// deadline lives on the exchange and the timer, when it fires early (a previous request's deadline),
+    /// re-arms for the current one, so back-to-back keep-alive requests schedule nothing.
     private func armResponseTimer(_ exchange: ProxyExchange) {
-        guard exchange.upstreamResponseHead == nil, exchange.responseTimer == nil, let route = exchange.route,
+        guard exchange.upstreamResponseHead == nil, exchange.responseDeadline == nil, let route = exchange.route,
             let context
         else { return }
-        let timeout = route.settings.timeouts.response.timeAmount
-        exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            guard self.exchange === exchange, exchange.upstreamResponseHead == nil else { return }
-            exchange.responseTimer = nil
-            exchange.outcomeNote = "response timeout"
-            self.detachConnection(exchange, reusable: false)
-            if let replica = exchange.replica { self.finishAttempt(exchange, replica, outcome: .timeout) }
-            self.respondLocally(
-                exchange,
-                ProblemResponse(
-                    .gatewayTimeout,
-                    detail: "The upstream did not answer within \(route.settings.timeouts.response).",
-                    closeConnection: !exchange.requestEnded))
+        let deadline = NIODeadline.now() + route.settings.timeouts.response.timeAmount
+        exchange.responseDeadline = deadline
+        if responseTimer == nil || responseTimerDeadline > deadline {
+            scheduleResponseTimer(at: deadline, on: context.eventLoop)
         }
+    }
+
+    private func scheduleResponseTimer(at deadline: NIODeadline, on eventLoop: any EventLoop) {
+        responseTimer?.cancel()
+        responseTimerDeadline = deadline
+        responseTimer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.responseTimerFired()
+        }
+    }
+
+    private func responseTimerFired() {
+        responseTimer = nil
+        guard let exchange, let deadline = exchange.responseDeadline, exchange.upstreamResponseHead == nil,
+            let route = exchange.route, let context
+        else { return }
+        guard deadline <= .now() else {
+            scheduleResponseTimer(at: deadline, on: context.eventLoop)
+            return
+        }
+        exchange.responseDeadline = nil
+        exchange.outcomeNote = "response timeout"
+        detachConnection(exchange, reusable: false)
+        if let replica = exchange.replica { finishAttempt(exchange, replica, outcome: .timeout) }
+        respondLocally(
+            exchange,
+            ProblemResponse(
+                .gatewayTimeout,
+                detail: "The upstream did not answer within \(route.settings.timeouts.response).",
+                closeConnection: !exchange.requestEnded))
     }
 
     /// A failed attempt before any response byte: retry on another replica when that is safe, else 502.

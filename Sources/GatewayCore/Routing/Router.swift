@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayPolicies
 
 /// The routing table compiled from the configuration: answers "which route serves this request".
 ///
@@ -39,14 +40,18 @@ public struct Router: Sendable {
     }
 }
 
-/// One route, with its match precomputed for the hot path.
-public struct CompiledRoute: Sendable {
+/// One route, with what the hot path needs precomputed: its match, its metric handles and its
+/// `RateLimit-Policy` value. A class, so handing a route from request to request is one reference.
+public final class CompiledRoute: Sendable {
     public let settings: RouteSettings
     public let order: Int
     let exactPath: String?
     let prefix: String?
     let host: String?
     let methods: [String]?
+    let metrics: RouteMetrics
+    /// The `RateLimit-Policy` field value; empty when the route has no limits.
+    let rateLimitPolicy: String
 
     /// Higher wins: exact paths above every prefix, longer prefixes above shorter ones.
     var rank: Int {
@@ -63,6 +68,8 @@ public struct CompiledRoute: Sendable {
         self.prefix = settings.match.pathPrefix
         self.host = settings.match.host?.lowercased()
         self.methods = settings.match.methods?.map { $0.uppercased() }
+        self.metrics = RouteMetrics(route: settings.name)
+        self.rateLimitPolicy = RateLimitHeaders.policyField(settings.rateLimits)
     }
 
     func matchesPath(_ path: String) -> Bool {

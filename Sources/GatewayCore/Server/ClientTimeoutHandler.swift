@@ -4,67 +4,96 @@ import NIOCore
 /// `client_header` of its first byte (or of the connection opening) → 408 and close; an idle keep-alive connection is
 /// closed after `client_idle`. Shared by the byte-level `ClientTimeoutHandler` (which sees first bytes) and the
 /// `ProxyHandler` (which sees heads and response ends). Loop-confined.
+///
+/// One deadline and one lazily re-armed timer, not a timer per phase: a keep-alive request moves the
+/// connection through three phases (head expected → request in progress → idle), and scheduling and
+/// cancelling a timer at each step cost two heap operations per step on the event loop. Here a phase change
+/// only writes `deadline`. The timer never fires later than the earliest deadline that can be set: it is
+/// armed at most `step` (the shorter of the two timeouts) ahead, and on firing either acts on an expired
+/// deadline, re-arms for the current one, or stops when there is none (a request in progress).
 final class ConnectionActivity {
     let headerTimeout: TimeAmount
     let idleTimeout: TimeAmount
-    private var headerTimer: Scheduled<Void>?
-    private var idleTimer: Scheduled<Void>?
-    private var requestInProgress = false
+    private let step: TimeAmount
+
+    private enum Phase {
+        /// Waiting for (the rest of) a request head; `client_header` runs.
+        case awaitingHead
+        /// A request is being served; no client timer runs.
+        case busy
+        /// Between requests with nothing received; `client_idle` runs.
+        case idle
+    }
+
+    private var phase = Phase.awaitingHead
+    private var deadline: NIODeadline?
     /// Bytes of a not-yet-complete head have arrived.
     private var partialHead = false
+    private var timer: Scheduled<Void>?
+    private var eventLoop: (any EventLoop)?
     weak var front: ClientTimeoutHandler?
 
     init(headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
+        self.step = max(min(headerTimeout, idleTimeout), .milliseconds(1))
     }
 
     func connectionOpened(on eventLoop: any EventLoop) {
-        armHeaderTimer(on: eventLoop)
+        self.eventLoop = eventLoop
+        enter(.awaitingHead, timeout: headerTimeout)
     }
 
     func bytesReceived(on eventLoop: any EventLoop) {
-        guard !requestInProgress else { return }
+        guard phase != .busy else { return }
+        self.eventLoop = eventLoop
         partialHead = true
-        if headerTimer == nil {
-            idleTimer?.cancel()
-            idleTimer = nil
-            armHeaderTimer(on: eventLoop)
-        }
+        if phase == .idle { enter(.awaitingHead, timeout: headerTimeout) }
     }
 
     func requestHeadReceived() {
-        requestInProgress = true
         partialHead = false
-        headerTimer?.cancel()
-        headerTimer = nil
-        idleTimer?.cancel()
-        idleTimer = nil
+        phase = .busy
+        deadline = nil
     }
 
     func responseCompleted() {
-        requestInProgress = false
-        guard let front, let eventLoop = front.eventLoop else { return }
-        idleTimer?.cancel()
-        idleTimer = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
-            guard let self, !self.requestInProgress, !self.partialHead else { return }
-            self.front?.closeIdle()
-        }
+        guard front?.eventLoop != nil else { return }
+        enter(.idle, timeout: idleTimeout)
     }
 
     func cancelAll() {
-        headerTimer?.cancel()
-        idleTimer?.cancel()
-        headerTimer = nil
-        idleTimer = nil
+        timer?.cancel()
+        timer = nil
+        deadline = nil
     }
 
-    private func armHeaderTimer(on eventLoop: any EventLoop) {
-        headerTimer?.cancel()
-        headerTimer = eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) { [weak self] in
-            guard let self, !self.requestInProgress else { return }
-            self.headerTimer = nil
-            self.front?.headerTimedOut(sawBytes: self.partialHead)
+    private func enter(_ phase: Phase, timeout: TimeAmount) {
+        self.phase = phase
+        let deadline = NIODeadline.now() + timeout
+        self.deadline = deadline
+        if timer == nil { arm(at: deadline) }
+    }
+
+    private func arm(at deadline: NIODeadline) {
+        guard let eventLoop = eventLoop ?? front?.eventLoop else { return }
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: min(deadline, .now() + step)) { [weak self] in
+            self?.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard let deadline else { return }
+        guard deadline <= .now() else {
+            arm(at: deadline)
+            return
+        }
+        self.deadline = nil
+        switch phase {
+        case .awaitingHead: front?.headerTimedOut(sawBytes: partialHead)
+        case .idle: front?.closeIdle()
+        case .busy: break
         }
     }
 }

@@ -31,7 +31,10 @@ struct GatewayPolicyPipeline: RequestPolicies {
     // MARK: Request phase
 
     func requestPhase(_ request: PolicyRequest, on eventLoop: any EventLoop) -> EventLoopFuture<RequestPhaseResult> {
-        lookupSession(request, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
+        if request.route.settings.session == .off || sessions == nil {
+            return applyRateLimits(request, context: PolicyContext(), on: eventLoop)  // no session step to wait for
+        }
+        return lookupSession(request, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
             switch lookup {
             case .respond(let problem):
                 return eventLoop.makeSucceededFuture(.respond(problem))
@@ -79,15 +82,16 @@ struct GatewayPolicyPipeline: RequestPolicies {
     private func applyRateLimits(_ request: PolicyRequest, context: PolicyContext, on eventLoop: any EventLoop)
         -> EventLoopFuture<RequestPhaseResult>
     {
-        let route = request.route.settings
+        let compiled = request.route
+        let route = compiled.settings
         guard !route.rateLimits.isEmpty else { return eventLoop.makeSucceededFuture(.proceed(context: context)) }
         let requests = RateLimitKeys.requests(
             prefix: keyPrefix, route: route, clientIP: request.clientIP, headers: request.head.headers,
             sessionUser: context.sessionUser)
         return limiter.check(requests, on: eventLoop).map { decision -> RequestPhaseResult in
             var context = context
-            context.responseHeaders.append(contentsOf: RateLimitHeaders.fields(route: route.rateLimits, decision: decision))
-            Self.count(decision, route: route)
+            context.responseHeaders.append(contentsOf: RateLimitHeaders.fields(policy: compiled.rateLimitPolicy, decision: decision))
+            Self.count(decision, metrics: compiled.metrics)
             switch decision.outcome {
             case .allowed:
                 return .proceed(context: context)
@@ -108,20 +112,16 @@ struct GatewayPolicyPipeline: RequestPolicies {
         }
     }
 
-    private static func count(_ decision: RateLimitDecision, route: RouteSettings) {
+    /// `gateway_ratelimit_decisions_total{route, limit, result}`: one per limit, or one `limit="*"` when
+    /// the decision was taken without the store's numbers (`allowed_without_store`, `store_unavailable`).
+    private static func count(_ decision: RateLimitDecision, metrics: RouteMetrics) {
         for result in decision.results {
             let label = decision.degraded ? "degraded" : (result.allowed ? "allowed" : "denied")
-            CoreMetrics.Counter(
-                label: "gateway_ratelimit_decisions_total",
-                dimensions: [("route", route.name), ("limit", result.limit.name), ("result", label)]
-            ).increment()
+            metrics.rateLimitDecisions(limit: result.limit.name, result: label).increment()
         }
         if decision.results.isEmpty {
             let label = decision.isAllowed ? "allowed_without_store" : "store_unavailable"
-            CoreMetrics.Counter(
-                label: "gateway_ratelimit_decisions_total",
-                dimensions: [("route", route.name), ("limit", "*"), ("result", label)]
-            ).increment()
+            metrics.rateLimitDecisions(limit: "*", result: label).increment()
         }
     }
 

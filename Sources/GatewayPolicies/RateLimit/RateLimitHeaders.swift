@@ -25,17 +25,29 @@ public enum RateLimitHeaders {
     }
 
     /// The most restrictive limit's state: `"name";r=REMAINING;t=RESET`.
+    ///
+    /// Written directly rather than through the structured-field serializer: it is built for every
+    /// request of a limited route, and its shape (one sf-string item, two non-negative integer
+    /// parameters) is fixed. Tests compare it with the serializer's output.
     public static func rateLimitField(_ result: RateLimitResult) -> String {
-        var parameters = OrderedMap<String, RFC9651BareItem>()
-        parameters["r"] = .integer(Int64(max(result.remaining, 0)))
-        parameters["t"] = .integer(Int64(max(result.resetSeconds, 0)))
-        return serializeList([.item(Item(bareItem: .string(sanitized(result.limit.name)), parameters: parameters))])
+        var field = quotedString(result.limit.name)
+        field += ";r="
+        field += String(max(result.remaining, 0))
+        field += ";t="
+        field += String(max(result.resetSeconds, 0))
+        return field
     }
 
     /// The header fields to add to a response of a rate-limited route (`Retry-After` included when refused).
     public static func fields(route limits: [RateLimitSettings], decision: RateLimitDecision) -> [(String, String)] {
+        fields(policy: policyField(limits), decision: decision)
+    }
+
+    /// As ``fields(route:decision:)`` with the route's `RateLimit-Policy` value computed once per route
+    /// (it depends on configuration only).
+    public static func fields(policy: String, decision: RateLimitDecision) -> [(String, String)] {
         var fields: [(String, String)] = []
-        if !limits.isEmpty { fields.append((policyName, policyField(limits))) }
+        if !policy.isEmpty { fields.append((policyName, policy)) }
         if let restrictive = decision.mostRestrictive { fields.append((rateLimitName, rateLimitField(restrictive))) }
         if let retry = decision.retryAfterSeconds { fields.append((retryAfterName, String(retry))) }
         return fields
@@ -46,6 +58,17 @@ public enum RateLimitHeaders {
         var serializer = StructuredFieldValueSerializer()
         guard let bytes = try? serializer.writeListFieldValue(members) else { return "" }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// An RFC 9651 sf-string: `"` + the sanitized name with `\\` and `"` escaped + `"`.
+    static func quotedString(_ name: String) -> String {
+        var quoted = "\""
+        for scalar in sanitized(name).unicodeScalars {
+            if scalar == "\\" || scalar == "\"" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(scalar)
+        }
+        quoted += "\""
+        return quoted
     }
 
     /// Structured-field strings allow printable ASCII only; config names are validated, but never fail here.

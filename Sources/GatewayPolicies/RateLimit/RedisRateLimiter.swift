@@ -1,83 +1,104 @@
 import GatewayRedis
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// GCRA in Redis: all limits of a request checked and charged by one Lua script, so the budget holds
+/// GCRA in Redis: every limit of a request checked and charged in one atomic Lua step, so the budget holds
 /// exactly across every gateway instance sharing the Redis, whatever the concurrency.
 ///
 /// - One key per (route, limit, key value): `{prefix}rl:{route}:{limit}:{value}` holding the TAT in µs
 ///   (see ``RateLimitKeys``), with a `PX` expiry at the moment it stops mattering, so idle keys vanish.
 /// - Time comes from Redis `TIME` inside the script: gateway clocks never matter.
-/// - The script first reads every key, then writes the new TATs only if every limit admits: a request
-///   refused by one limit consumes none of the others.
+/// - A request refused by one of its limits consumes none of the others.
+/// - The checks issued on one event loop during one tick travel together as one `EVALSHA` (see
+///   ``RateLimitBatch``); the script decides them one after another in arrival order, so batching changes
+///   the cost, never the verdicts.
 /// - Failures (down, timeout, closed) fail the future with the `RedisError`; wrap in
 ///   ``StoreBackedRateLimiter`` to apply `store.on_error`.
 public final class RedisRateLimiter: RateLimiter {
-    /// KEYS = the limit keys; ARGV = `T₁ τ₁ T₂ τ₂ …` (µs). Returns each key's occupancy before the request
-    /// (`max(TAT, now) - now`, µs); the caller derives the verdict with the same ``GCRAParameters`` math.
-    /// Integers stay exact: µs since the epoch (~1.8e15) are far below 2^53.
+    /// ARGV = `R, n₁, T τ …(n₁ pairs), n₂, T τ …` for R requests with nᵢ limits each (µs); KEYS = every
+    /// request's limit keys, in the same order. Returns each key's occupancy before its request
+    /// (`max(TAT, now) - now`, µs), flattened; the caller derives the verdicts with ``GCRAParameters``.
+    /// TATs are cached in a Lua table, so a key hit twice in a batch sees the first charge, and each written
+    /// key is SET once at the end. Integers stay exact: µs since the epoch (~1.8e15) are far below 2^53.
     static let script = RedisScript(
         """
         pcall(redis.replicate_commands)
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-        local occupancy = {}
-        local admit = true
-        for i = 1, #KEYS do
-          local interval = tonumber(ARGV[2 * i - 1])
-          local tolerance = tonumber(ARGV[2 * i])
-          local tat = now
-          local raw = redis.call('GET', KEYS[i])
-          if raw then tat = tonumber(raw) or now end
-          local used = tat - now
-          if used < 0 then used = 0 end
-          occupancy[i] = used
-          if used + interval > tolerance then admit = false end
-        end
-        if admit then
-          for i = 1, #KEYS do
-            local after = occupancy[i] + tonumber(ARGV[2 * i - 1])
-            redis.call('SET', KEYS[i], string.format('%d', now + after), 'PX', math.floor(after / 1000) + 1)
+        local tats, written, occupancy = {}, {}, {}
+        local k, a = 0, 2
+        for r = 1, tonumber(ARGV[1]) do
+          local n = tonumber(ARGV[a])
+          a = a + 1
+          local admit = true
+          for i = 1, n do
+            local key = KEYS[k + i]
+            local tat = tats[key]
+            if tat == nil then
+              tat = tonumber(redis.call('GET', key) or now) or now
+              tats[key] = tat
+            end
+            local used = tat - now
+            if used < 0 then used = 0 end
+            occupancy[k + i] = used
+            if used + tonumber(ARGV[a + 2 * i - 2]) > tonumber(ARGV[a + 2 * i - 1]) then admit = false end
           end
+          if admit then
+            for i = 1, n do
+              local key = KEYS[k + i]
+              tats[key] = now + occupancy[k + i] + tonumber(ARGV[a + 2 * i - 2])
+              written[key] = true
+            end
+          end
+          k = k + n
+          a = a + 2 * n
+        end
+        for key in pairs(written) do
+          local after = tats[key] - now
+          redis.call('SET', key, string.format('%d', tats[key]), 'PX', math.floor(after / 1000) + 1)
         end
         return occupancy
         """)
 
     private let client: RedisClient
+    private let maximumBatchSize: Int
+    /// One batch per event loop; each batch is only touched on its loop.
+    private let batches = NIOLockedValueBox<[ObjectIdentifier: RateLimitBatch]>([:])
 
-    public init(client: RedisClient) {
+    /// - Parameter maximumBatchSize: requests per `EVALSHA` at most; a fuller tick sends several.
+    public init(client: RedisClient, maximumBatchSize: Int = 128) {
         self.client = client
+        self.maximumBatchSize = max(maximumBatchSize, 1)
     }
 
     public func check(_ requests: [RateLimitRequest], on eventLoop: any EventLoop) -> EventLoopFuture<RateLimitDecision> {
         guard !requests.isEmpty else { return eventLoop.makeSucceededFuture(RateLimitDecision(results: [])) }
-        let parameters = requests.map { GCRAParameters($0.limit) }
-        var arguments: [String] = []
-        arguments.reserveCapacity(parameters.count * 2)
-        for parameter in parameters {
-            arguments.append(String(parameter.emissionInterval))
-            arguments.append(String(parameter.tolerance))
+        guard eventLoop.inEventLoop else {
+            return eventLoop.flatSubmit { self.check(requests, on: eventLoop) }
         }
-        return client.evaluate(Self.script, keys: requests.map(\.key), arguments: arguments, on: eventLoop)
-            .flatMapThrowing { reply in
-                guard let items = reply.array, items.count == requests.count else {
-                    throw RedisError.protocolError("rate-limit script returned \(reply)")
-                }
-                var occupancies: [Int64] = []
-                occupancies.reserveCapacity(items.count)
-                for item in items {
-                    guard let value = item.int else { throw RedisError.protocolError("rate-limit script returned \(reply)") }
-                    occupancies.append(Int64(value))
-                }
-                return Self.decision(requests: requests, parameters: parameters, occupancies: occupancies)
-            }
+        let parameters = requests.map { GCRAParameters($0.limit) }
+        return batch(for: eventLoop).enqueue(requests: requests, parameters: parameters)
     }
 
-    static func decision(requests: [RateLimitRequest], parameters: [GCRAParameters], occupancies: [Int64]) -> RateLimitDecision {
+    func batch(for eventLoop: any EventLoop) -> RateLimitBatch {
+        let id = ObjectIdentifier(eventLoop)
+        return batches.withLockedValue { batches in
+            if let batch = batches[id] { return batch }
+            let batch = RateLimitBatch(client: client, script: Self.script, eventLoop: eventLoop,
+                                       maximumSize: maximumBatchSize)
+            batches[id] = batch
+            return batch
+        }
+    }
+
+    static func decision(requests: [RateLimitRequest], parameters: [GCRAParameters], occupancies: ArraySlice<Int64>) -> RateLimitDecision {
         let consumed = zip(parameters, occupancies).allSatisfy { $0.admits(occupancy: $1) }
-        let results = requests.indices.map { index in
-            RateLimitResult(
+        var results: [RateLimitResult] = []
+        results.reserveCapacity(requests.count)
+        for (index, occupancy) in zip(requests.indices, occupancies) {
+            results.append(RateLimitResult(
                 limit: requests[index].limit,
-                outcome: parameters[index].result(occupancy: occupancies[index], consumed: consumed))
+                outcome: parameters[index].result(occupancy: occupancy, consumed: consumed)))
         }
         return RateLimitDecision(results: results)
     }
