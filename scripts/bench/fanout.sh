@@ -2,10 +2,13 @@
 # Pub/sub fan-out: two gateway instances on one Redis, N subscribers split across both, one publisher at a fixed
 # rate (publishing on instance A). Reports deliveries/s, publish→receive latency p50/p99 (the publisher embeds a
 # timestamp in `data`), then RSS per idle WebSocket connection with IDLE connections open on instance A.
+# The load comes from `fanout-client` (Sources/FanoutClient, release build): one process, CLIENT_THREADS event loops
+# (default 1), publishing every TICK_MS ms (default 5) and sampling the latency of every SAMPLE_EVERY-th message.
 # Targets: ≥ 100k deliveries/s, ≤ 16 KiB per idle connection. Results go to /work/team/fanout-results.md
 # (RESULTS=path to change).
 # Usage: scripts/bench/fanout.sh [SUBSCRIBERS=200] [RATE=1000 msg/s] [DURATION=10 s] [IDLE=10000]
-#        GATEWAY_BIN=path skips the release build (e.g. a debug binary for a smoke run).
+#        GATEWAY_BIN=path skips the gateway's release build (e.g. a debug binary for a smoke run);
+#        FANOUT_BIN=path skips the client's.
 source "$(dirname "$0")/lib.sh"
 SUBS=${1:-200}
 RATE=${2:-1000}
@@ -14,6 +17,13 @@ IDLE=${4:-10000}
 RESULTS=${RESULTS:-/work/team/fanout-results.md}
 command -v redis-server >/dev/null || { echo "redis-server is needed" >&2; exit 1; }
 if [ -z "${GATEWAY_BIN:-}" ]; then build_release; fi
+if [ -z "${FANOUT_BIN:-}" ]; then
+  (cd "$ROOT" && swift build -c release --scratch-path "${SCRATCH_PATH:-.build}" --product fanout-client >&2)
+  FANOUT_BIN="$ROOT/${SCRATCH_PATH:-.build}/release/fanout-client"
+fi
+CLIENT_THREADS=${CLIENT_THREADS:-1}
+TICK_MS=${TICK_MS:-5}
+SAMPLE_EVERY=${SAMPLE_EVERY:-10}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "open files limit: $(ulimit -n)" >&2
 
@@ -49,165 +59,76 @@ YAML
 start_gateway A
 start_gateway B
 
-cat > "$BENCH_TMP/client.py" <<'PY'
-"""Minimal asyncio WebSocket client for the fan-out benchmark (raw frames, no library: the client must be cheaper
-than the server it measures)."""
-import asyncio, base64, json, os, struct, sys, time
-
-async def handshake(port, path):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-    head = await reader.readuntil(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 101"), head[:100]
-    return reader, writer
-
-def masked_text(text):
-    payload = text.encode()
-    mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    n = len(payload)
-    head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0x80 | 126]) + struct.pack(">H", n)
-    return head + mask + body
-
-async def read_frame(reader):
-    b0, b1 = await reader.readexactly(2)
-    n = b1 & 0x7F
-    if n == 126:
-        n = struct.unpack(">H", await reader.readexactly(2))[0]
-    elif n == 127:
-        n = struct.unpack(">Q", await reader.readexactly(8))[0]
-    return b0 & 0x0F, await reader.readexactly(n)
-
-async def subscriber(port, channel, stop_at, stats, ready):
-    reader, writer = await handshake(port, f"/ws?subscribe={channel}")
-    await read_frame(reader)  # subscribed
-    ready.append(1)
-    count = 0
-    try:
-        while time.time() < stop_at:
-            opcode, payload = await asyncio.wait_for(read_frame(reader), max(0.1, stop_at - time.time()))
-            count += 1
-            if count % 20 == 0:  # sample latency on every 20th message
-                sent = json.loads(payload)["data"]["t"]
-                stats["lat"].append(time.time_ns() - sent)
-    except (asyncio.TimeoutError, asyncio.IncompleteReadError):
-        pass
-    stats["count"] += count
-    writer.close()
-
-async def run_subscribers(ports, n, seconds, start_at):
-    stats = {"count": 0, "lat": []}
-    ready = []
-    stop_at = start_at + seconds
-    tasks = [asyncio.create_task(subscriber(ports[i % len(ports)], "bench:fan", stop_at, stats, ready))
-             for i in range(n)]
-    await asyncio.gather(*tasks)
-    print(json.dumps({"count": stats["count"], "lat": stats["lat"]}))
-
-async def publisher(port, rate, seconds, start_at):
-    reader, writer = await handshake(port, "/ws")
-    await asyncio.sleep(max(0, start_at - time.time()))
-    sent = 0
-    t0 = time.time()
-    while time.time() - t0 < seconds:
-        due = int((time.time() - t0) * rate)
-        while sent < due:
-            writer.write(masked_text(json.dumps({"type": "publish", "channel": "bench:fan",
-                                                 "data": {"t": time.time_ns(), "n": sent}})))
-            sent += 1
-        await writer.drain()
-        await asyncio.sleep(0.001)
-    print(json.dumps({"sent": sent}))
-
-async def idle(port, n, hold):
-    conns = []
-    for i in range(n):
-        conns.append(await handshake(port, "/ws"))
-        if i % 500 == 499:
-            await asyncio.sleep(0)
-    print("open", flush=True)
-    await asyncio.sleep(hold)
-
-mode = sys.argv[1]
-if mode == "sub":
-    ports = [int(p) for p in sys.argv[2].split(",")]
-    asyncio.run(run_subscribers(ports, int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])))
-elif mode == "pub":
-    asyncio.run(publisher(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])))
-elif mode == "idle":
-    asyncio.run(idle(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
-PY
-
-# --- fan-out: subscribers in CLIENTS client processes, each spreading its share over A and B; publisher on A ----
-CLIENTS=${CLIENTS:-4}
-START=$(python3 -c 'import time; print(time.time() + 3 + '"$SUBS"' / 500)')
-PIDS=()
-for i in $(seq 1 "$CLIENTS"); do
-  share=$(( SUBS / CLIENTS + (i <= SUBS % CLIENTS ? 1 : 0) ))
-  if (( i % 2 )); then ports="$PORT_A,$PORT_B"; else ports="$PORT_B,$PORT_A"; fi
-  python3 "$BENCH_TMP/client.py" sub "$ports" "$share" "$DURATION" "$START" > "$BENCH_TMP/sub$i.json" &
-  PIDS+=($!)
-done
-python3 "$BENCH_TMP/client.py" pub "$PORT_A" "$RATE" "$DURATION" "$START" > "$BENCH_TMP/pub.json" &
-PIDS+=($!)
-wait "${PIDS[@]}" || true  # every client stops by itself DURATION s after START
+# --- fan-out: SUBS subscribers spread over A and B, publisher on A; CPU time of every process is read around it -----
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
+REDIS_PID=${BENCH_PIDS[0]}
+CPU_BEFORE="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(cpu_ticks "$REDIS_PID")"
+"$FANOUT_BIN" --ports "$PORT_A,$PORT_B" --publish-port "$PORT_A" --subscribers "$SUBS" --rate "$RATE" \
+  --duration "$DURATION" --threads "$CLIENT_THREADS" --tick-ms "$TICK_MS" --sample-every "$SAMPLE_EVERY" \
+  > "$BENCH_TMP/fanout.json"
+CPU_AFTER="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(cpu_ticks "$REDIS_PID")"
 
 # --- idle connections on A -------------------------------------------------------------------------------------
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 sleep 1
 RSS_BEFORE=$(rss "$PID_A")
-HALF_IDLE=$(( IDLE / 2 ))
-python3 "$BENCH_TMP/client.py" idle "$PORT_A" "$HALF_IDLE" 600 > "$BENCH_TMP/idle1.txt" &
-I1=$!
-python3 "$BENCH_TMP/client.py" idle "$PORT_A" "$(( IDLE - HALF_IDLE ))" 600 > "$BENCH_TMP/idle2.txt" &
-I2=$!
-for _ in $(seq 1 600); do
-  if grep -q open "$BENCH_TMP/idle1.txt" 2>/dev/null && grep -q open "$BENCH_TMP/idle2.txt" 2>/dev/null; then break; fi
-  sleep 0.2
-done
-sleep 2
+IDLE_PID=""
+if (( IDLE > 0 )); then
+  "$FANOUT_BIN" --ports "$PORT_A" --idle "$IDLE" --hold > "$BENCH_TMP/idle.json" &
+  IDLE_PID=$!
+  BENCH_PIDS+=($IDLE_PID)
+  for _ in $(seq 1 600); do
+    if grep -q idle_open "$BENCH_TMP/idle.json" 2>/dev/null; then break; fi
+    kill -0 "$IDLE_PID" 2>/dev/null || { echo "fanout-client (idle) exited early" >&2; break; }
+    sleep 0.2
+  done
+  sleep 2
+fi
 RSS_AFTER=$(rss "$PID_A")
-kill "$I1" "$I2" 2>/dev/null || true
+if [ -n "$IDLE_PID" ]; then kill "$IDLE_PID" 2>/dev/null || true; fi
 
-python3 - "$BENCH_TMP" "$SUBS" "$RATE" "$DURATION" "$IDLE" "$RSS_BEFORE" "$RSS_AFTER" "$RESULTS" "$GATEWAY_BIN" <<'PY'
-import json, statistics, sys, datetime
-tmp, subs, rate, duration, idle, before, after, results, binary = sys.argv[1:]
+python3 - "$BENCH_TMP" "$SUBS" "$RATE" "$DURATION" "$IDLE" "$RSS_BEFORE" "$RSS_AFTER" "$RESULTS" "$GATEWAY_BIN" \
+  "$CPU_BEFORE" "$CPU_AFTER" "$(getconf CLK_TCK)" "$CLIENT_THREADS" <<'PY'
+import json, sys, datetime, os
+tmp, subs, rate, duration, idle, before, after, results, binary, cpu0, cpu1, hz, threads = sys.argv[1:]
 subs, rate, duration, idle, before, after = int(subs), float(rate), float(duration), int(idle), int(before), int(after)
-count, lat = 0, []
-import glob
-for name in sorted(glob.glob(f"{tmp}/sub*.json")):
-    try:
-        doc = json.load(open(name))
-        count += doc["count"]; lat += doc["lat"]
-    except Exception as e:
-        print(f"{name}: {e}", file=sys.stderr)
 try:
-    sent = json.load(open(f"{tmp}/pub.json"))["sent"]
+    run = json.load(open(f"{tmp}/fanout.json"))
+except Exception as e:
+    print(f"fanout-client output: {e}", file=sys.stderr)
+    run = {}
+idle_open = 0
+try:
+    idle_open = json.load(open(f"{tmp}/idle.json"))["idle_open"]
 except Exception:
-    sent = 0
-lat.sort()
-pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] / 1e6 if lat else float("nan")
-per_conn = (after - before) * 1024 / idle if idle else 0
+    pass
+g = lambda key, default=float("nan"): run.get(key, default) if run.get(key) is not None else default
+window = g("window_s", 0) or float(duration)
+cpu = [(int(b) - int(a)) / int(hz) / window * 100 for a, b in zip(cpu0.split(), cpu1.split())]
+cpu_client = g("cpu_s", float("nan")) / window * 100
+per_conn = (after - before) * 1024 / idle_open if idle_open else float("nan")
 lines = [
-    f"## Pub/sub fan-out ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
+    f"## Pub/sub fan-out ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
     "",
-    f"binary: `{binary}`; 2 gateway instances + Redis + Python asyncio clients, all on one 2-core machine",
+    f"binary: `{binary}`; 2 gateway instances + Redis + fanout-client ({threads} event loop), all on one {os.cpu_count()}-core machine",
     "",
     "| metric | value | target |",
     "|---|---|---|",
     f"| subscribers (split over 2 instances) | {subs} | |",
-    f"| published | {sent} msgs at {int(rate)}/s for {duration:.0f} s | |",
-    f"| delivered | {count} ({count / max(1, sent * subs):.1%} of published × subscribers) | 100% |",
-    f"| deliveries/s | {count / duration:,.0f} | ≥ 100,000 |",
-    f"| publish→receive latency p50 / p99 | {pct(0.5):.2f} ms / {pct(0.99):.2f} ms | |",
-    f"| RSS of instance A before / after {idle} idle connections | {before} KiB / {after} KiB | |",
+    f"| published | {g('sent', 0)} msgs at {int(rate)}/s for {g('duration_s', 0):.1f} s | |",
+    f"| offered deliveries/s | {g('offered_per_s', 0):,.0f} | |",
+    f"| delivered | {g('delivered', 0)} of {g('expected', 0)} ({g('delivered_pct'):.2f} %), per subscriber {g('min_per_subscriber', 0)}–{g('max_per_subscriber', 0)} | 100 % |",
+    f"| deliveries/s (first publish → last delivery, {window:.2f} s) | {g('deliveries_per_s', 0):,.0f} | ≥ 100,000 |",
+    f"| publish→receive latency p50 / p99 / max | {g('p50_ms'):.2f} ms / {g('p99_ms'):.2f} ms / {g('max_ms'):.2f} ms ({g('latency_samples', 0)} samples) | |",
+    f"| subscribers closed early (1013 slow consumer) | {g('closed_early', 0)} ({g('closed_1013', 0)}) | 0 |",
+    f"| CPU during the run: gateway A / B / Redis / client | {cpu[0]:.0f} % / {cpu[1]:.0f} % / {cpu[2]:.0f} % / {cpu_client:.0f} % of a core | |",
+    f"| RSS of instance A before / after {idle_open} idle connections | {before} KiB / {after} KiB | |",
     f"| RSS per idle connection | {per_conn / 1024:.1f} KiB | ≤ 16 KiB |",
     "",
 ]
 text = "\n".join(lines)
 print(text)
+print(json.dumps(run), file=sys.stderr)
 with open(results, "a") as f:
     f.write(text + "\n")
 PY
