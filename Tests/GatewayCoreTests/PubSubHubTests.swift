@@ -49,7 +49,7 @@ final class RecordingSubscriber: PubSubSubscriber {
         let loop = EmbeddedEventLoop()
         let hub = PubSubHub.inMemory(logger: .init(label: "test"))
         let subscriber = RecordingSubscriber()
-        hub.subscribe("c", subscriber, on: loop)
+        _ = hub.subscribe("c", subscriber, on: loop)
         for n in 0..<100 { try hub.publish("c", data: ByteBuffer(string: "\(n)"), on: loop).wait() }
         loop.run()
         let numbers = subscriber.frames.map { frame in

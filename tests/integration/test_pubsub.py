@@ -150,6 +150,33 @@ def test_every_subscriber_gets_every_message_in_order(pair, redis_url):
         ws.close()
 
 
+def test_subscribed_means_redis_already_delivers(pair, redis_url):
+    """`subscribed` is sent only once Redis has confirmed the subscription: at that moment Redis already counts
+    the instance as a subscriber, and a message published right then is delivered (no settling delay needed)."""
+    one, _ = pair
+    prefix = f"t{one.values['uniq']}:"
+    channels = [f"public:fresh{i}" for i in range(30)]
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as redis, _ws(one) as ws:
+        replies = redis.makefile("rb")
+
+        def command(*args):
+            redis.sendall(b"".join([f"*{len(args)}\r\n".encode()]
+                                   + [f"${len(str(a).encode())}\r\n{a}\r\n".encode() for a in args]))
+            head = replies.readline()
+            if head.startswith(b"*"):  # PUBSUB NUMSUB: [$len, name, :count]
+                items = [replies.readline() for _ in range(3)]
+                return int(items[2][1:])
+            return int(head[1:])
+
+        for channel in channels:  # one at a time: the race, if any, is right after each confirmation
+            ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+            assert _recv(ws) == {"type": "subscribed", "channel": channel}
+            assert command("PUBSUB", "NUMSUB", f"{prefix}ch:{channel}") == 1, channel
+            assert command("PUBLISH", f"{prefix}ch:{channel}", json.dumps({"data": channel})) == 1, channel
+            assert _recv(ws) == {"type": "message", "channel": channel, "data": channel}
+
+
 def test_forbidden_channels_answer_error_frames(pair):
     one, _ = pair
     with _ws(one, "?subscribe=public:a,secret:b") as ws:

@@ -4,7 +4,10 @@ import NIOCore
 /// the socket handler can be tested against a fake).
 protocol PubSubEndpoint: AnyObject, Sendable {
     /// Starts delivering `channel` to `subscriber`. Called on `subscriber`'s event loop; idempotent per subscriber.
+    /// The future (on `eventLoop`) completes when the subscription is active on the store: a message published
+    /// after that reaches `subscriber`. No message of `channel` is delivered before it completes.
     func subscribe(_ channel: String, _ subscriber: any PubSubSubscriber, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Void>
     /// Stops delivering `channel` to `subscriber`. Called on `subscriber`'s event loop.
     func unsubscribe(_ channel: String, _ subscriber: any PubSubSubscriber, on eventLoop: any EventLoop)
     /// Publishes `data` (one JSON value, as raw text) to every subscriber of `channel` on every instance. Publishes

@@ -75,9 +75,18 @@ final class PubSubHub: PubSubEndpoint {
     /// Whether the subscriber connection is up (always true in memory).
     var isConnected: Bool { subscriber?.isConnected ?? true }
 
-    func subscribe(_ channel: String, _ subscriber: any PubSubSubscriber, on eventLoop: any EventLoop) {
+    func subscribe(_ channel: String, _ subscriber: any PubSubSubscriber, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Void>
+    {
         let key = channelPrefix + channel
-        fanout.add(channel, subscriber, on: eventLoop) { [redis = self.subscriber] in redis?.subscribe(key) }
+        guard let redis = self.subscriber else {
+            fanout.add(channel, subscriber, on: eventLoop) {}
+            return eventLoop.makeSucceededVoidFuture()
+        }
+        var confirmation: EventLoopFuture<Void>? = nil
+        fanout.add(channel, subscriber, on: eventLoop) { confirmation = redis.subscribe(key) }
+        // Not the process's first subscriber: the channel is subscribed already, or its confirmation is pending.
+        return (confirmation ?? redis.subscribe(key)).hop(to: eventLoop)
     }
 
     func unsubscribe(_ channel: String, _ subscriber: any PubSubSubscriber, on eventLoop: any EventLoop) {

@@ -282,9 +282,14 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                 return
             }
             channels.append(channel)
-            // The confirmation is written before the hub can queue any message of this channel to us.
-            send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
-            endpoint.subscribe(channel, self, on: context.eventLoop)
+            // `subscribed` promises that what is published from now on arrives, so it waits for the store to
+            // confirm. It still precedes every message of the channel: none arrives before that confirmation.
+            // Runs at once when already confirmed (in memory, or another local subscriber's channel).
+            endpoint.subscribe(channel, self, on: context.eventLoop).assumeIsolated().whenComplete { [self] _ in
+                guard channels.contains(channel) else { return }  // unsubscribed meanwhile: "unsubscribed" was sent
+                send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
+                self.context?.flush()
+            }
         } else {
             send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
         }

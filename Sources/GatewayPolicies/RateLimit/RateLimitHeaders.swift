@@ -62,6 +62,10 @@ public enum RateLimitHeaders {
 
     /// An RFC 9651 sf-string: `"` + the sanitized name with `\\` and `"` escaped + `"`.
     static func quotedString(_ name: String) -> String {
+        // Config names are plain printable ASCII: skip the scalar-by-scalar rebuild for them.
+        if name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            return "\"" + name + "\""
+        }
         var quoted = "\""
         for scalar in sanitized(name).unicodeScalars {
             if scalar == "\\" || scalar == "\"" { quoted.unicodeScalars.append("\\") }

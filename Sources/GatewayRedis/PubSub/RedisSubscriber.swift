@@ -22,8 +22,14 @@ public final class RedisSubscriber: Sendable {
 
     public func start() { onLoop { $0.start() } }
 
-    /// Idempotent.
-    public func subscribe(_ channel: String) { onLoop { $0.subscribe(channel) } }
+    /// Idempotent. The future (on the subscriber's loop) completes once Redis has confirmed the subscription,
+    /// or at once while the connection is down (the reconnect restores it).
+    @discardableResult
+    public func subscribe(_ channel: String) -> EventLoopFuture<Void> {
+        let core = self.core
+        if eventLoop.inEventLoop { return core.value.subscribe(channel) }
+        return eventLoop.flatSubmit { core.value.subscribe(channel) }
+    }
     public func unsubscribe(_ channel: String) { onLoop { $0.unsubscribe(channel) } }
     /// `onMessage` gets the concrete channel.
     public func psubscribe(_ pattern: String) { onLoop { $0.psubscribe(pattern) } }

@@ -13,6 +13,10 @@ final class SubscriberCore {
     /// The handler subscriptions are currently applied to (set once AUTH succeeded on a connection).
     private var liveHandler: RedisCommandHandler?
     private var healthCheck: Scheduled<Void>?
+    /// Channels Redis has confirmed (its `subscribe` push) on the live connection.
+    private var confirmed: Set<String> = []
+    /// Callers waiting for a channel's confirmation.
+    private var awaitingConfirmation: [String: [EventLoopPromise<Void>]] = [:]
     private var isShutdown = false
     private static let healthCheckInterval: TimeAmount = .seconds(5)
     /// Redis accepts many names per SUBSCRIBE; chunk to keep each command reasonable.
@@ -37,14 +41,28 @@ final class SubscriberCore {
         scheduleHealthCheck()
     }
 
-    func subscribe(_ channel: String) {
-        guard channels.insert(channel).inserted else { return }
-        apply(["SUBSCRIBE", channel])
+    /// Completes once Redis has confirmed the subscription, so a message published after that reaches us.
+    /// While the connection is down it completes at once: the reconnect subscribes again by itself, and
+    /// callers should not wait for an outage to end.
+    func subscribe(_ channel: String) -> EventLoopFuture<Void> {
+        if channels.insert(channel).inserted { apply(["SUBSCRIBE", channel]) }
+        guard let handler = liveHandler, !handler.isClosed, !confirmed.contains(channel) else {
+            return connection.eventLoop.makeSucceededVoidFuture()
+        }
+        let promise = connection.eventLoop.makePromise(of: Void.self)
+        awaitingConfirmation[channel, default: []].append(promise)
+        return promise.futureResult
     }
 
     func unsubscribe(_ channel: String) {
         guard channels.remove(channel) != nil else { return }
+        confirmed.remove(channel)
+        resolveWaiters(of: channel)
         apply(["UNSUBSCRIBE", channel])
+    }
+
+    private func resolveWaiters(of channel: String) {
+        for promise in awaitingConfirmation.removeValue(forKey: channel) ?? [] { promise.succeed() }
     }
 
     func psubscribe(_ pattern: String) {
@@ -63,6 +81,7 @@ final class SubscriberCore {
 
     func shutdown() -> EventLoopFuture<Void> {
         isShutdown = true
+        for channel in Array(awaitingConfirmation.keys) { resolveWaiters(of: channel) }
         healthCheck?.cancel()
         healthCheck = nil
         liveHandler = nil
@@ -80,6 +99,7 @@ final class SubscriberCore {
     private func restore(on handler: RedisCommandHandler) -> EventLoopFuture<Void> {
         handler.pushHandler = { [weak self] value in self?.handlePush(value) ?? true }
         liveHandler = handler
+        confirmed.removeAll()  // a new connection: confirmations start over
         for chunk in Self.chunks(of: channels) { handler.send(["SUBSCRIBE"] + chunk, promise: nil) }
         for chunk in Self.chunks(of: patterns) { handler.send(["PSUBSCRIBE"] + chunk, promise: nil) }
         let ping = connection.eventLoop.makePromise(of: RESPValue.self)
@@ -106,8 +126,11 @@ final class SubscriberCore {
             onMessage(channel, payload)
         case .patternMessage(_, let channel, let payload):
             onMessage(channel, payload)
-        case .confirmation:
-            break
+        case .confirmation(let kind, let name, _):
+            if kind == "subscribe", let name, channels.contains(name) {
+                confirmed.insert(name)
+                resolveWaiters(of: name)
+            }
         }
         return true
     }
