@@ -1,5 +1,6 @@
-/// Command-line options of `fanout-client`, parsed by hand (like `demo-backend`) so the target needs no
-/// ArgumentParser.
+import ArgumentParser
+
+/// The settings of one `fanout-client` run (parsed from the command line by ``FanoutCommand``).
 ///
 /// ```
 /// fanout-client --ports 8080,8081 --subscribers 200 --rate 500 --duration 10
@@ -35,93 +36,82 @@ struct FanoutOptions: Sendable, Equatable {
     /// After opening the idle connections (and the fan-out run, if any), print `{"idle_open":N}` and keep every
     /// connection open until the process is killed.
     var hold = false
+}
 
-    static let usage = """
-        usage: fanout-client --ports P1[,P2…] [--subscribers N] [--rate MSG_PER_S] [--duration S]
-                             [--channel bench:fan] [--tick-ms 5] [--sample-every 10] [--idle M] [--idle-ports P…]
-                             [--publish-port P] [--drain S] [--threads 1] [--connect-concurrency 64] [--hold]
-                             [--host 127.0.0.1]
+/// The command line of `fanout-client`.
+struct FanoutCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout-client",
+        abstract: "WebSocket pub/sub fan-out load generator for the gateway (SPEC §5).",
+        discussion: """
+            Opens N subscribers of CHANNEL spread round-robin over the ports (/ws?subscribe=CHANNEL, each waits for \
+            its `subscribed` frame), optionally M idle connections, then publishes {"t":<ns>,"n":k} at RATE \
+            messages/s for DURATION seconds through one more connection, and prints one JSON line: sent, expected, \
+            delivered, deliveries/s, publish→receive latency p50/p99.
+            """)
 
-        WebSocket pub/sub fan-out load generator for the gateway (SPEC §5). Opens N subscribers of CHANNEL spread
-        round-robin over the ports (/ws?subscribe=CHANNEL, each waits for its `subscribed` frame), optionally M idle
-        connections, then publishes {"t":<ns>,"n":k} at MSG_PER_S for S seconds through one more connection, and
-        prints one JSON line: sent, expected, delivered, deliveries/s, publish→receive latency p50/p99.
-        """
+    @Option(help: "Gateway host.") var host = "127.0.0.1"
+    @Option(name: [.customLong("ports"), .customLong("port")], help: "Gateway ports, comma-separated.",
+            transform: FanoutCommand.ports)
+    var ports: [Int]
+    @Option(help: "The channel to subscribe and publish.") var channel = "bench:fan"
+    @Option(help: "Subscriber connections.") var subscribers = 0
+    @Option(help: "Messages per second published (0 = no publisher).") var rate = 0.0
+    @Option(help: "Seconds of publishing.") var duration = 10.0
+    @Option(name: .customLong("tick-ms"), help: "Publisher timer period (ms); each tick sends what has become due.")
+    var tickMilliseconds = 5.0
+    @Option(help: "Every subscriber samples the latency of every Nth message.") var sampleEvery = 10
+    @Option(help: "Idle connections (upgraded, no subscription), opened before the subscribers.") var idle = 0
+    @Option(help: "Ports for the idle connections (default: --ports).", transform: FanoutCommand.ports)
+    var idlePorts: [Int] = []
+    @Option(help: "Port of the publisher (default: the first port).") var publishPort: Int?
+    @Option(name: .customLong("drain"), help: "Seconds to wait for the last deliveries after publishing.")
+    var drainSeconds = 5.0
+    @Option(help: "Event-loop threads of the client.") var threads = 1
+    @Option(help: "Connections being opened at once.") var connectConcurrency = 64
+    @Flag(help: "After the run, print {\"idle_open\":N} and keep every connection open until killed.")
+    var hold = false
 
-    enum ParseError: Error, CustomStringConvertible {
-        case missingValue(String)
-        case badValue(String, String)
-        case unknownArgument(String)
-        case missingPorts
-        case helpRequested
-
-        var description: String {
-            switch self {
-            case .missingValue(let flag): return "missing value for \(flag)"
-            case .badValue(let flag, let value): return "invalid value '\(value)' for \(flag)"
-            case .unknownArgument(let arg): return "unknown argument '\(arg)'"
-            case .missingPorts: return "--ports is required"
-            case .helpRequested: return FanoutOptions.usage
-            }
+    static func ports(_ text: String) throws -> [Int] {
+        let ports = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+        guard !ports.isEmpty, ports.allSatisfy({ (1...65535).contains($0) }) else {
+            throw ValidationError("invalid port list '\(text)'")
         }
+        return ports
     }
 
-    /// Parses `arguments` without the program name. Accepts `--flag value` and `--flag=value`.
-    static func parse(_ arguments: [String]) throws(ParseError) -> FanoutOptions {
-        var options = FanoutOptions()
-        var index = 0
-        while index < arguments.count {
-            var flag = arguments[index]
-            var value: String?
-            if let equals = flag.firstIndex(of: "="), flag.hasPrefix("--") {
-                value = String(flag[flag.index(after: equals)...])
-                flag = String(flag[..<equals])
-            }
-            if flag == "-h" || flag == "--help" { throw .helpRequested }
-            func takeValue() throws(ParseError) -> String {
-                if let value { return value }
-                index += 1
-                guard index < arguments.count else { throw .missingValue(flag) }
-                return arguments[index]
-            }
-            func takeInt(_ range: ClosedRange<Int>) throws(ParseError) -> Int {
-                let raw = try takeValue()
-                guard let number = Int(raw), range.contains(number) else { throw .badValue(flag, raw) }
-                return number
-            }
-            func takeDouble() throws(ParseError) -> Double {
-                let raw = try takeValue()
-                guard let number = Double(raw), number >= 0, number.isFinite else { throw .badValue(flag, raw) }
-                return number
-            }
-            func takePorts() throws(ParseError) -> [Int] {
-                let raw = try takeValue()
-                let ports = raw.split(separator: ",").compactMap { Int($0) }
-                guard !ports.isEmpty, ports.allSatisfy({ (1...65535).contains($0) }) else { throw .badValue(flag, raw) }
-                return ports
-            }
-            switch flag {
-            case "--host": options.host = try takeValue()
-            case "--ports", "--port": options.ports = try takePorts()
-            case "--channel": options.channel = try takeValue()
-            case "--subscribers": options.subscribers = try takeInt(0...1_000_000)
-            case "--rate": options.rate = try takeDouble()
-            case "--duration": options.duration = try takeDouble()
-            case "--tick-ms": options.tickMilliseconds = max(0.1, try takeDouble())
-            case "--sample-every": options.sampleEvery = try takeInt(1...1_000_000)
-            case "--idle": options.idle = try takeInt(0...1_000_000)
-            case "--idle-ports": options.idlePorts = try takePorts()
-            case "--publish-port": options.publishPort = try takePorts()[0]
-            case "--drain": options.drainSeconds = try takeDouble()
-            case "--threads": options.threads = try takeInt(1...64)
-            case "--connect-concurrency": options.connectConcurrency = try takeInt(1...10_000)
-            case "--hold": options.hold = true
-            default: throw .unknownArgument(flag)
-            }
-            index += 1
+    func validate() throws {
+        guard (0...1_000_000).contains(subscribers), (0...1_000_000).contains(idle) else {
+            throw ValidationError("--subscribers and --idle must be within 0…1000000")
         }
-        guard !options.ports.isEmpty else { throw .missingPorts }
-        if options.idlePorts.isEmpty { options.idlePorts = options.ports }
+        guard rate >= 0, rate.isFinite, duration >= 0, duration.isFinite, drainSeconds >= 0, drainSeconds.isFinite else {
+            throw ValidationError("--rate, --duration and --drain must be finite and ≥ 0")
+        }
+        guard (1...1_000_000).contains(sampleEvery), (1...64).contains(threads),
+            (1...10_000).contains(connectConcurrency)
+        else {
+            throw ValidationError("--sample-every 1…1000000, --threads 1…64, --connect-concurrency 1…10000")
+        }
+        if let publishPort, !(1...65535).contains(publishPort) { throw ValidationError("invalid --publish-port") }
+    }
+
+    var options: FanoutOptions {
+        var options = FanoutOptions()
+        options.host = host
+        options.ports = ports
+        options.channel = channel
+        options.subscribers = subscribers
+        options.rate = rate
+        options.duration = duration
+        options.tickMilliseconds = max(0.1, tickMilliseconds)
+        options.sampleEvery = sampleEvery
+        options.idle = idle
+        options.publishPort = publishPort
+        options.idlePorts = idlePorts.isEmpty ? ports : idlePorts
+        options.drainSeconds = drainSeconds
+        options.threads = threads
+        options.connectConcurrency = connectConcurrency
+        options.hold = hold
         return options
     }
 }

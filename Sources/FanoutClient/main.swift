@@ -39,16 +39,7 @@ func seconds(since start: UInt64) -> Double {
     (Double(NIODeadline.now().uptimeNanoseconds - start) / 1e6).rounded() / 1e3
 }
 
-let options: FanoutOptions
-do {
-    options = try FanoutOptions.parse(Array(CommandLine.arguments.dropFirst()))
-} catch FanoutOptions.ParseError.helpRequested {
-    writeLine(FanoutOptions.usage, fd: 1)
-    exit(0)
-} catch {
-    writeLine("fanout-client: \(error)\n\(FanoutOptions.usage)", fd: 2)
-    exit(2)
-}
+let options = FanoutCommand.parseOrExit().options
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
 let loops = Array(group.makeIterator())
