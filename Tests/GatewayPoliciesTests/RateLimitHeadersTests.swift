@@ -47,7 +47,7 @@ import Testing
     @Test func fieldsForDeniedDecision() {
         let denied = RateLimitResult(limit: perIP, allowed: false, remaining: 0, resetSeconds: 60, retryAfterSeconds: 3)
         let decision = RateLimitDecision(results: [denied])
-        let fields = RateLimitHeaders.fields(route: [perIP], decision: decision)
+        let fields = RateLimitHeaders.fields(policy: RateLimitHeaders.policyField([perIP]), decision: decision)
         #expect(fields.map(\.0) == ["RateLimit-Policy", "RateLimit", "Retry-After"])
         #expect(fields.map(\.1) == [#""per-ip";q=100;w=60"#, #""per-ip";r=0;t=60"#, "3"])
     }

@@ -14,8 +14,6 @@ final class RequestObserver: Sendable {
     private let retries = CoreMetrics.Counter(label: "gateway_upstream_retries_total")
     /// Requests that matched no route (404, 405) are counted under `route="-"`.
     private let unroutedMetrics = RouteMetrics(route: "-")
-    /// Metric handles by label set; creating one goes through the factory's registry lock, so reuse them.
-    private let counters = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
 
     init(accessLog: AccessLogWriter?) {
         if let accessLog {
@@ -61,7 +59,7 @@ final class RequestObserver: Sendable {
 
     /// A request that failed to parse (no route, no exchange).
     func protocolError(status: Int) {
-        counter("gateway_http_requests_total", [("route", "-"), ("method", "-"), ("code", String(status))]).increment()
+        unroutedMetrics.requests(method: "-", code: status).increment()
     }
 
     func requestFinished(_ exchange: ProxyExchange) {
@@ -128,16 +126,6 @@ final class RequestObserver: Sendable {
     private let attemptHandles = NIOLockedValueBox<
         [AttemptKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]
     >([:])
-
-    func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        let key = label + dimensions.map { "|" + $0.1 }.joined()
-        return counters.withLockedValue { cache in
-            if let existing = cache[key] { return existing }
-            let created = CoreMetrics.Counter(label: label, dimensions: dimensions)
-            cache[key] = created
-            return created
-        }
-    }
 
     private static func timestamp() -> String {
         var now = timespec()

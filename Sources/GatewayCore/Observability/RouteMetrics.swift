@@ -45,10 +45,7 @@ final class RouteMetrics: Sendable {
     func requestHandles(method: String, code: Int) -> RequestHandles {
         let route = self.route
         return handles.withLockedValue { handles in
-            let key = MethodAndCode(method: method, code: code)
-            let requests = handles.requests[key] ?? CoreMetrics.Counter(
-                label: "gateway_http_requests_total", dimensions: [("route", route), ("method", method), ("code", String(code))])
-            handles.requests[key] = requests
+            let requests = Self.requests(in: &handles, route: route, method: method, code: code)
             let duration = handles.duration ?? CoreMetrics.Timer(
                 label: "gateway_http_request_duration_seconds", dimensions: [("route", route)])
             handles.duration = duration
@@ -61,6 +58,21 @@ final class RouteMetrics: Sendable {
             return RequestHandles(
                 requests: requests, duration: duration, requestBytes: requestBytes, responseBytes: responseBytes)
         }
+    }
+
+    /// `gateway_http_requests_total{route, method, code}` alone (requests that never became an exchange).
+    func requests(method: String, code: Int) -> CoreMetrics.Counter {
+        let route = self.route
+        return handles.withLockedValue { Self.requests(in: &$0, route: route, method: method, code: code) }
+    }
+
+    private static func requests(in handles: inout Handles, route: String, method: String, code: Int) -> CoreMetrics.Counter {
+        let key = MethodAndCode(method: method, code: code)
+        if let counter = handles.requests[key] { return counter }
+        let counter = CoreMetrics.Counter(
+            label: "gateway_http_requests_total", dimensions: [("route", route), ("method", method), ("code", String(code))])
+        handles.requests[key] = counter
+        return counter
     }
 
     /// `gateway_ratelimit_decisions_total{route, limit, result}`.

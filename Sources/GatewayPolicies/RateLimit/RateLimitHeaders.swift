@@ -39,12 +39,7 @@ public enum RateLimitHeaders {
     }
 
     /// The header fields to add to a response of a rate-limited route (`Retry-After` included when refused).
-    public static func fields(route limits: [RateLimitSettings], decision: RateLimitDecision) -> [(String, String)] {
-        fields(policy: policyField(limits), decision: decision)
-    }
-
-    /// As ``fields(route:decision:)`` with the route's `RateLimit-Policy` value computed once per route
-    /// (it depends on configuration only).
+    /// `policy` is the route's ``policyField(_:)``, computed once per route (it depends on configuration only).
     public static func fields(policy: String, decision: RateLimitDecision) -> [(String, String)] {
         var fields: [(String, String)] = []
         if !policy.isEmpty { fields.append((policyName, policy)) }
