@@ -2,6 +2,7 @@ import CoreMetrics
 import GatewayUpstreams
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Prometheus
 
 /// The admin endpoints of SPEC §6.
@@ -31,15 +32,17 @@ struct GatewayAdmin: AdminAPI {
         case (.GET, "/upstreams"):
             return eventLoop.makeSucceededFuture(.json(registry.snapshotJSON()))
         case (.POST, "/reload"):
-            switch reloader.reload(trigger: "admin") {
-            case .applied(let version, let routes):
-                return eventLoop.makeSucceededFuture(
-                    .json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}"))
-            case .rejected(let errors):
-                let list = errors.map(JSONText.quote).joined(separator: ",")
-                return eventLoop.makeSucceededFuture(
-                    .json(
-                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity))
+            // Reading and parsing the files is blocking work: it runs on the thread pool, never on this loop.
+            let reloader = self.reloader
+            return NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+                switch reloader.reload(trigger: "admin") {
+                case .applied(let version, let routes):
+                    return AdminResponse.json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}")
+                case .rejected(let errors):
+                    let list = errors.map(JSONText.quote).joined(separator: ",")
+                    return AdminResponse.json(
+                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity)
+                }
             }
         default:
             if let extensions, let future = extensions.handle(request, on: eventLoop) { return future }

@@ -8,8 +8,6 @@ final class UpstreamConnection {
     let handler: UpstreamConnectionHandler
     let replicaKey: String
     var idleSince: NIODeadline = .now()
-    /// How many requests it has served (0 = fresh connection).
-    var useCount = 0
 
     init(channel: any Channel, handler: UpstreamConnectionHandler, replicaKey: String) {
         self.channel = channel
@@ -43,7 +41,6 @@ final class UpstreamConnectionPool {
         while !fresh, var stack = idle[key], let connection = stack.popLast() {
             idle[key] = stack.isEmpty ? nil : stack
             if connection.isUsable, now - connection.idleSince < maxIdleTime {
-                connection.useCount += 1
                 return eventLoop.assumeIsolated().makeSucceededFuture(connection)
             }
             connection.channel.close(promise: nil)

@@ -1,0 +1,61 @@
+"""Review fixes of issue 11 that a user can see: one Redis URL parser for `check` and `serve`."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from harness import make_config, run_gateway
+
+CONFIG = make_config(
+    upstreams="""
+    app:
+      replicas: [${b0}]
+    """,
+    routes="""
+    - name: all
+      match: { path_prefix: / }
+      upstream: app
+    """,
+    top="""
+    store:
+      redis: "${store_url}"
+    """,
+)
+
+
+def _variants(redis_url: str) -> list[str]:
+    parts = urlsplit(redis_url)
+    host = f"{parts.hostname}:{parts.port}"
+    return [
+        f"REDIS://{host}/0",  # scheme in capitals: `check` accepted it, `serve` refused to start
+        f"redis://{host}?db=0",  # query form: `serve` accepted it, `check` refused it
+        f"redis://{host}/0?db=1",
+    ]
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_redis_url_that_passes_check_starts(tmp_path, gateway, backends, redis_url, index):
+    store_url = _variants(redis_url)[index]
+    [backend] = backends(1)
+    gw = gateway(CONFIG, backends=[backend], store_url=store_url)
+    check = run_gateway("check", "--config", str(gw.config_path))
+    assert check.returncode == 0, check.stdout + check.stderr
+    ready = gw.admin("GET", "/readyz")
+    assert ready.status == 200, ready.body
+    assert json.loads(ready.body)["store"] == "redis"
+    assert gw.get("/x").status == 200
+
+
+def test_redis_url_refused_by_check_is_refused_by_serve(tmp_path, gateway, backends, redis_url):
+    parts = urlsplit(redis_url)
+    store_url = f"redis://{parts.hostname}:{parts.port}?tls=1"
+    [backend] = backends(1)
+    gw = gateway(CONFIG, backends=[backend], store_url=store_url, wait=False)
+    check = run_gateway("check", "--config", str(gw.config_path))
+    assert check.returncode != 0
+    assert "tls" in check.stdout + check.stderr
+    assert gw.proc.wait(20) != 0
+    assert "tls" in gw.log()
