@@ -42,7 +42,30 @@ static double bench(const char *name, const char *head, long iterations) {
     return ns;
 }
 
+/// `http_parser_bench probe`: how libhttp-parser treats the shapes the gateway must refuse (HPE_OK = accepted).
+static int probe(void) {
+    const char *cases[][2] = {
+        {"repeated Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
+        {"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"},
+        {"bare LF line ends", "GET / HTTP/1.1\nHost: h\n\n"},
+        {"CL with TE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"bare CR in a value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n"},
+        {"space after chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n"},
+        {"space before colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n"},
+    };
+    http_parser_settings settings;
+    memset(&settings, 0, sizeof settings);
+    for (unsigned i = 0; i < sizeof cases / sizeof *cases; i++) {
+        http_parser parser;
+        http_parser_init(&parser, HTTP_REQUEST);
+        http_parser_execute(&parser, &settings, cases[i][1], strlen(cases[i][1]));
+        printf("libhttp-parser %-24s %s\n", cases[i][0], http_errno_name(HTTP_PARSER_ERRNO(&parser)));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "probe") == 0) return probe();
     long n = argc > 1 ? atol(argv[1]) : 2000000;
     const char *only = argc > 2 ? argv[2] : "";
     if (strcmp(only, "browser") != 0) bench("wrk", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n", n);

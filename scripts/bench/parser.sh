@@ -9,6 +9,7 @@ TMP=$(mktemp -d /tmp/gateway-parser.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 cc -O2 -o "$TMP/http_parser_bench" "$ROOT/scripts/bench/http_parser_bench.c" -lhttp_parser
 (cd "$ROOT/Fuzz" && swift build -c release --scratch-path .build-bench --product HTTP1Bench >&2)
+"$TMP/http_parser_bench" probe
 "$TMP/http_parser_bench" "$N"
 "$ROOT/Fuzz/.build-bench/release/HTTP1Bench" "$N"
 # Wall time above depends on the machine's load; instructions per head (callgrind, the difference between a run of
