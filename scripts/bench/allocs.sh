@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Heap allocations per proxied keep-alive request on a plain route (no limits, no session, no gzip, no access log).
+# Heap allocations and lock acquisitions per proxied keep-alive request on a plain route (no limits, no session, no
+# gzip, no access log).
 # The gateway (workers: 1) runs with scripts/bench/alloccount.c preloaded, which counts every malloc-family call of
-# the process; the count is read before and after a wrk run (-t1 -c50, keep-alive) and divided by the requests wrk
-# completed. Background work (health checks, metrics) is included, so the figure is a slight overestimate.
+# the process, and every pthread_mutex_lock / pthread_rwlock_*lock (NIOLock, NIOLockedValueBox, NIO's own queues); the
+# counts are read before and after a wrk run (-t1 -c50, keep-alive) and divided by the requests wrk completed.
+# Background work (health checks, metrics, NIO's loop housekeeping) is included, so the figures are slight overestimates.
 # Usage: scripts/bench/allocs.sh [DURATION=5s]      (GATEWAY_BIN=path measures a saved binary)
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-5s}
@@ -42,5 +44,7 @@ sleep 0.2
 after=$(cat "$BENCH_TMP/allocs")
 requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
 python3 -c "
-b, a, n = int('$before'), int('$after'), int('$requests')
-print(f'{a - b} allocations / {n} requests = {(a - b) / n:.1f} allocations per proxied keep-alive request')"
+b, a, n = '$before'.split(), '$after'.split(), int('$requests')
+allocs, locks = int(a[0]) - int(b[0]), int(a[1]) - int(b[1])
+print(f'{allocs} allocations / {n} requests = {allocs / n:.1f} allocations per proxied keep-alive request')
+print(f'{locks} lock acquisitions / {n} requests = {locks / n:.1f} lock acquisitions per proxied keep-alive request')"
