@@ -77,6 +77,7 @@ func decodeChunked(_ text: String, step: Int = .max) -> (body: String, trailers:
         ("0\r\n X: a\r\n\r\n", 400),  // obs-fold in trailers
         ("0\r\nX : a\r\n\r\n", 400),
         ("0\r\nX: " + String(repeating: "a", count: 80), 431),  // trailers too large
+        ("0\r\nX: " + String(repeating: "a", count: 80) + "\nY\r\n\r\n", 431),  // fuzzer: same verdict whole or byte by byte
     ])
     func refuses(_ text: String, _ status: Int) {
         #expect(decodeChunked(text).error == status, "\(text.debugDescription)")

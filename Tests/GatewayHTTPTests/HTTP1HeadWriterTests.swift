@@ -52,4 +52,18 @@ import Testing
                 + "X-Forwarded-For: 1.2.3.4\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\nVia: 1.1 gateway\r\n"
                 + "X-Request-Id: r\r\n\r\n")
     }
+
+    /// Found by the fuzzer: HTTP/1.1 upstream requests must carry Host even when an HTTP/1.0 client sent none.
+    @Test func http10WithoutHostGetsOne() throws {
+        let withDefault = try write("GET /x HTTP/1.0\r\n\r\n", .init(clientAddress: "1.2.3.4", requestID: "r", defaultHost: "app:8080"))
+        #expect(withDefault.hasPrefix("GET /x HTTP/1.1\r\nHost: app:8080\r\n"))
+        let empty = try write("GET /x HTTP/1.0\r\n\r\n", .init(clientAddress: "1.2.3.4", requestID: "r"))
+        #expect(empty.hasPrefix("GET /x HTTP/1.1\r\nHost: \r\n"))
+        var parser = HTTP1RequestHeadParser()
+        var buffer = ByteBuffer(string: empty)
+        guard case .head = parser.parse(&buffer) else {
+            Issue.record("the rewritten head does not parse")
+            return
+        }
+    }
 }

@@ -99,3 +99,19 @@ func checkChunked(_ bytes: UnsafeBufferPointer<UInt8>) {
     precondition(whole.data <= bytes.count)
     precondition(whole.outcome == byteByByte.outcome && whole.data == byteByByte.data, "chunked: \(whole) vs \(byteByByte)")
 }
+
+// SwiftPM links an executable with `main` defined as `<module>_main`; libFuzzer brings its own driver, so that entry
+// point hands over to it (LLVMFuzzerRunDriver parses the libFuzzer flags and runs `fuzz`).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+@_cdecl("HTTP1Fuzzer_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data, size) }
+}

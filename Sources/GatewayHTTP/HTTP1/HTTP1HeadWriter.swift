@@ -20,10 +20,13 @@ public enum HTTP1HeadWriter {
         public var keepUpgrade: Bool
         /// Headers a policy adds (identity headers, …), written after the gateway's own.
         public var extraHeaders: [(name: String, value: String)]
+        /// The `Host` to send when the client sent none (an HTTP/1.0 request): the upstream's authority, as nginx
+        /// sends `$proxy_host`. HTTP/1.1 requires the field, so without one it is sent empty (RFC 9112 §3.2).
+        public var defaultHost: String?
 
         public init(
             target: String? = nil, clientAddress: String, peerIsTrusted: Bool = false, requestID: String,
-            keepUpgrade: Bool = false, extraHeaders: [(name: String, value: String)] = []
+            keepUpgrade: Bool = false, extraHeaders: [(name: String, value: String)] = [], defaultHost: String? = nil
         ) {
             self.target = target
             self.clientAddress = clientAddress
@@ -31,6 +34,7 @@ public enum HTTP1HeadWriter {
             self.requestID = requestID
             self.keepUpgrade = keepUpgrade
             self.extraHeaders = extraHeaders
+            self.defaultHost = defaultHost
         }
     }
 
@@ -109,6 +113,10 @@ public enum HTTP1HeadWriter {
                 out.writeStaticString(separator)
                 write(field.valueRange)
                 out.writeStaticString(crlf)
+            }
+            if host == nil {
+                // Found by the fuzzer: an HTTP/1.0 request without Host went upstream as HTTP/1.1 without Host.
+                writeField("Host", request.defaultHost ?? "")
             }
             if request.keepUpgrade { writeField("Connection", "upgrade") }
             out.writeStaticString("X-Forwarded-For: ")
