@@ -59,3 +59,33 @@ def test_redis_url_refused_by_check_is_refused_by_serve(tmp_path, gateway, backe
     assert "tls" in check.stdout + check.stderr
     assert gw.proc.wait(20) != 0
     assert "tls" in gw.log()
+
+
+def test_reload_that_turns_compress_on_reaches_open_connections(gateway, backends):
+    """A keep-alive connection opened while no route compressed must, after a reload that turns `compress` on,
+    get a real gzip body (or none), never `Content-Encoding: gzip` over plain bytes or the internal marker."""
+    import gzip as gz
+
+    [backend] = backends(1)
+    route = """
+    - name: all
+      match: { path_prefix: / }
+      upstream: app
+    """
+    config = make_config(upstreams="app:\n  replicas: [${b0}]", routes=route)
+    gw = gateway(config, backends=[backend])
+    with gw.connect() as conn:
+        first = conn.request("GET", "/json?kb=16", {"Accept-Encoding": "gzip"})
+        assert first.status == 200 and first.header("content-encoding") is None
+        gw.write_config(make_config(upstreams="app:\n  replicas: [${b0}]",
+                                    routes=route + "  compress: { min_bytes: 1024 }\n"))
+        reloaded = gw.admin("POST", "/reload")
+        assert reloaded.status == 200, reloaded.body
+        second = conn.request("GET", "/json?kb=16", {"Accept-Encoding": "gzip"})
+        assert second.status == 200
+        assert not any(name.lower().startswith("x-gateway") for name, _ in second.headers), second.headers
+        assert second.header("content-encoding") == "gzip"
+        assert gz.decompress(second.body) == first.body
+        # The connection still works for a third, compressed request.
+        third = conn.request("GET", "/json?kb=16", {"Accept-Encoding": "gzip"})
+        assert gz.decompress(third.body) == first.body

@@ -112,6 +112,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         if let route = exchange.route, let settings = route.settings.compress {
             exchange.compress = ResponseCompression.prepare(
                 &headers, status: upstream.status, request: exchange.head, settings: settings)
+            if exchange.compress { ensureCompressor() }
         }
         if exchange.closeAfterResponse || !exchange.head.isKeepAlive || closing {
             headers.replaceOrAdd(name: "Connection", value: "close")
