@@ -18,11 +18,18 @@ public struct HeaderNameRules: Sendable, Equatable {
 
     public var underscoresAllowed: Bool
     /// Gateway-owned names in folded form: `gatewayOwned` plus any a policy adds (e.g. `claims_to_headers` targets).
-    public private(set) var owned: Set<String>
+    public let owned: Set<String>
+    /// The same names as bytes, compared without allocating (this runs for every header of every request).
+    private let ownedBytes: [[UInt8]]
 
     public init(underscoresAllowed: Bool = false, additionalOwned: some Sequence<String> = [String]()) {
         self.underscoresAllowed = underscoresAllowed
         self.owned = Self.gatewayOwned.union(additionalOwned.map(Self.fold))
+        self.ownedBytes = owned.sorted().map { Array($0.utf8) }
+    }
+
+    public static func == (lhs: HeaderNameRules, rhs: HeaderNameRules) -> Bool {
+        lhs.underscoresAllowed == rhs.underscoresAllowed && lhs.owned == rhs.owned
     }
 
     /// Lower-case with `_` turned into `-`: the name as a CGI-style upstream would see it.
@@ -53,9 +60,18 @@ public struct HeaderNameRules: Sendable, Equatable {
 
     /// Whether `name` folds to a gateway-owned header (also used to strip them from upstream responses).
     public func isGatewayOwned(_ name: String) -> Bool {
-        // Cheap filter first: every owned name is at least 3 bytes and most requests have none.
-        guard name.utf8.count >= 3 else { return false }
-        return owned.contains(Self.fold(name))
+        let utf8 = name.utf8
+        let count = utf8.count
+        for candidate in ownedBytes where candidate.count == count {
+            if zip(utf8, candidate).allSatisfy({ Self.foldByte($0) == $1 }) { return true }
+        }
+        return false
+    }
+
+    private static func foldByte(_ byte: UInt8) -> UInt8 {
+        if byte == UInt8(ascii: "_") { return UInt8(ascii: "-") }
+        if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return byte + 32 }
+        return byte
     }
 
     /// Whether a `Connection` option may remove the header `lowercasedName`. `Host` always stays (nginx keeps it):

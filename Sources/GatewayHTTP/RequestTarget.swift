@@ -39,10 +39,12 @@ public struct RequestTarget: Equatable, Sendable {
         }
         let text = Substring(utf8)
         if text == "*" { return RequestTarget(form: .asterisk, path: "") }
-        if let schemeEnd = text.range(of: "://") {
-            let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        if let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://"),
+            text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." })
+        {
+            let scheme = text[..<colon].lowercased()
             guard scheme == "http" || scheme == "https" else { throw .unsupportedScheme(String(scheme)) }
-            let rest = text[schemeEnd.upperBound...]
+            let rest = text[text.index(colon, offsetBy: 3)...]
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
             let authority = String(rest[..<authorityEnd])
             guard !authority.isEmpty else { throw .malformed }

@@ -13,6 +13,16 @@ public enum ResponseRules {
         clientIsHTTP11 && (102...199).contains(code)
     }
 
+    /// The reason phrase to send with a forwarded informational status (the decoder does not keep the upstream's).
+    public static func informationalReason(_ code: Int) -> String {
+        switch code {
+        case 102: return "Processing"
+        case 103: return "Early Hints"
+        case 104: return "Upload Resumption Supported"
+        default: return "Informational"
+        }
+    }
+
     public enum Persistence: Equatable, Sendable {
         /// Keep the connection; `announce` = answer `Connection: keep-alive` (HTTP/1.0, where it is not the default).
         case keepAlive(announce: Bool)

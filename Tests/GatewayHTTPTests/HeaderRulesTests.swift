@@ -150,21 +150,21 @@ import Testing
 
     @Test func expiresAfterTheTimeoutWithoutProgress() {
         var clock = BodyStallClock(timeout: .seconds(60), now: start)
-        #expect(clock.check(now: start + .seconds(30), readsHeld: false) == .checkAgain(at: start + .seconds(60)))
-        #expect(clock.check(now: start + .seconds(60), readsHeld: false) == .expired)
+        do { let verdict = clock.check(now: start + .seconds(30), readsHeld: false); #expect(verdict == .checkAgain(at: start + .seconds(60))) }
+        do { let verdict = clock.check(now: start + .seconds(60), readsHeld: false); #expect(verdict == .expired) }
     }
 
     @Test func progressPushesTheDeadline() {
         var clock = BodyStallClock(timeout: .seconds(60), now: start)
         clock.progressed(at: start + .seconds(50))
-        #expect(clock.check(now: start + .seconds(60), readsHeld: false) == .checkAgain(at: start + .seconds(110)))
+        do { let verdict = clock.check(now: start + .seconds(60), readsHeld: false); #expect(verdict == .checkAgain(at: start + .seconds(110))) }
     }
 
     @Test func heldReadsAreNotTheClientsFault() {
         var clock = BodyStallClock(timeout: .seconds(60), now: start)
-        #expect(clock.check(now: start + .seconds(90), readsHeld: true) == .checkAgain(at: start + .seconds(150)))
-        #expect(clock.check(now: start + .seconds(149), readsHeld: false) == .checkAgain(at: start + .seconds(150)))
-        #expect(clock.check(now: start + .seconds(150), readsHeld: false) == .expired)
+        do { let verdict = clock.check(now: start + .seconds(90), readsHeld: true); #expect(verdict == .checkAgain(at: start + .seconds(150))) }
+        do { let verdict = clock.check(now: start + .seconds(149), readsHeld: false); #expect(verdict == .checkAgain(at: start + .seconds(150))) }
+        do { let verdict = clock.check(now: start + .seconds(150), readsHeld: false); #expect(verdict == .expired) }
     }
 }
 
@@ -172,20 +172,20 @@ import Testing
     @Test func anAttemptEndsExactlyOnce() {
         var tracker = AttemptTracker()
         let first = tracker.start()
-        #expect(tracker.end(first))
-        #expect(!tracker.end(first))
-        #expect(tracker.endOpen() == nil)
+        do { let result = tracker.end(first); #expect(result) }
+        do { let result = tracker.end(first); #expect(!result) }
+        do { let result = tracker.endOpen(); #expect(result == nil) }
     }
 
     @Test func aStaleEndDoesNotCloseTheNextAttempt() {
         var tracker = AttemptTracker()
         let first = tracker.start()
-        #expect(tracker.end(first))
+        do { let result = tracker.end(first); #expect(result) }
         let second = tracker.start()
-        #expect(!tracker.end(first))
+        do { let result = tracker.end(first); #expect(!result) }
         #expect(tracker.open == second)
-        #expect(tracker.endOpen() == second)
-        #expect(!tracker.end(second))
+        do { let result = tracker.endOpen(); #expect(result == second) }
+        do { let result = tracker.end(second); #expect(!result) }
     }
 }
 
@@ -205,6 +205,12 @@ import Testing
         #expect(!ResponseRules.forwardsInformational(100, clientIsHTTP11: true))
         #expect(!ResponseRules.forwardsInformational(101, clientIsHTTP11: true))
         #expect(!ResponseRules.forwardsInformational(200, clientIsHTTP11: true))
+    }
+
+    @Test func informationalReasons() {
+        #expect(ResponseRules.informationalReason(103) == "Early Hints")
+        #expect(ResponseRules.informationalReason(102) == "Processing")
+        #expect(ResponseRules.informationalReason(150) == "Informational")
     }
 
     @Test func persistence() {
