@@ -382,9 +382,9 @@ def test_4_in_flight_returns_to_zero_after_aborts_in_every_phase(gateway, backen
 def test_4_an_abort_mid_response_does_not_lower_another_requests_count(gateway, backends):
     """The response head already ended the attempt; the abort must not end it a second time (floor hid that)."""
     gw = gateway(_config(), backends=backends(1))
-    holder = HTTPConnection(gw.port, timeout=20)
+    holder = HTTPConnection(gw.port, timeout=30)
     try:
-        holder.send_raw(b"GET /slow?ms=6000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        holder.send_raw(b"GET /slow?ms=10000 HTTP/1.1\r\nHost: t\r\n\r\n")
         wait_for(lambda: _in_flight(gw) == [1], 10, what="the slow request to be in flight")
         for _ in range(3):
             _abort_during_response_body(gw)
