@@ -36,7 +36,7 @@ final class ProxyExchange {
     /// The normalised request path (what was routed) and the query, untouched.
     var path: String = "/"
     var query: String? = nil
-    /// The request target as the client sent it (for the access log), when normalisation changed it.
+    /// The request target as the client sent it (for the access log; `head.uri` is the normalised one).
     var clientURI: String? = nil
 
     var phase: Phase = .filtering
