@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness import make_config, run_gateway
+from harness import make_config, run_gateway, wait_for
 
 CONFIG = make_config(
     upstreams="""
@@ -89,3 +89,21 @@ def test_reload_that_turns_compress_on_reaches_open_connections(gateway, backend
         # The connection still works for a third, compressed request.
         third = conn.request("GET", "/json?kb=16", {"Accept-Encoding": "gzip"})
         assert gz.decompress(third.body) == first.body
+
+
+def test_502_detail_is_generic(gateway, tmp_path):
+    """A failed upstream attempt is logged with its address and error; the client's problem body names neither."""
+    config = make_config(upstreams="app:\n  replicas: [${closed_url}]\n  retries: 0", routes="""
+    - name: all
+      match: { path_prefix: / }
+      upstream: app
+    """)
+    gw = gateway(config)
+    resp = gw.get("/x")
+    assert resp.status == 502
+    body = json.loads(resp.body)
+    closed = urlsplit(gw.values["closed_url"])
+    assert str(closed.port) not in body["detail"] and "127.0.0.1" not in body["detail"], body
+    assert "refused" not in body["detail"].lower() and "connect:" not in body["detail"], body
+    # …while the access log keeps what went wrong.
+    wait_for(lambda: "connect:" in gw.log(), 10, what="the attempt's error in the access log")
