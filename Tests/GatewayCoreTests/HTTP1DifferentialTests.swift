@@ -1,3 +1,4 @@
+import GatewayConfig
 import GatewayHTTP
 import NIOCore
 import NIOEmbedded
@@ -7,8 +8,8 @@ import Testing
 @testable import GatewayCore
 
 /// Differential tests: the byte-level parser of `GatewayHTTP` against what the gateway does today on the NIOHTTP1
-/// path (llhttp's `HTTPRequestDecoder` / `HTTPResponseDecoder` with the gateway's limits, then
-/// `RequestValidation.framingProblem`). On a corpus of valid and invalid messages both must reach the same verdict,
+/// path (llhttp's `HTTPRequestDecoder` / `HTTPResponseDecoder` with the gateway's limits, then the issue-10
+/// `RequestScreening` with a default configuration). On a corpus of valid and invalid messages both must reach the same verdict,
 /// and when both accept, the same method, target, version, status and header fields. Cases where the new parser is
 /// deliberately different say why, and the test checks that they still are.
 @Suite struct HTTP1DifferentialTests {
@@ -64,6 +65,9 @@ import Testing
         Case(text: "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x5\r\n\r\n"),
         Case(text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"),
         Case(text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+        Case(text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"),
+        Case(text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        Case(text: "GET / HTTP/1.1\r\nHost: h\r\nX_Under: 1\r\n\r\n"),
         Case(text: "POST / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n"),
         Case(text: "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\nhello"),
         Case(text: "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"),
@@ -121,7 +125,10 @@ import Testing
             return .reject
         }
         guard case .head(let head)? = try channel.readInbound(as: HTTPServerRequestPart.self) else { return .reject }
-        if RequestValidation.framingProblem(head) != nil { return .reject }
+        let screened = RequestScreening.screen(
+            head, snapshot: GatewaySnapshot(configuration: GatewayConfiguration(), version: 1),
+            listenerAuthority: { "127.0.0.1:8080" })
+        if case .rejected = screened { return .reject }
         return .accept(
             method: head.method.rawValue, target: head.uri, version: head.version.minor,
             headers: head.headers.map { "\($0.name)=\($0.value)" })

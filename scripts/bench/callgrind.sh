@@ -73,7 +73,7 @@ NGINX
       pid=$!
       ;;
   esac
-  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 1200); do curl -sf -m 5 "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.25; done
   wrk -t1 -c10 -d3s "http://127.0.0.1:$port/" >/dev/null
   callgrind_control -z "$pid" >/dev/null
   local out requests
