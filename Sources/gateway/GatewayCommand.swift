@@ -74,6 +74,9 @@ struct Check: ParsableCommand {
                 path: options.config, environment: ProcessInfo.processInfo.environment)
             for line in ConfigSummary.lines(for: configuration) { print(line) }
             print(ConfigSummary.overview(for: configuration))
+            for warning in ConfigWarnings.warnings(for: configuration) {
+                FileHandle.standardError.write(Data((warning + "\n").utf8))
+            }
         } catch let errors as ConfigErrors {
             for error in errors.errors { FileHandle.standardError.write(Data((error.description + "\n").utf8)) }
             throw ExitCode(1)

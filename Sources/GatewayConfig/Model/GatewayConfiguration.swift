@@ -104,6 +104,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var accessLog: AccessLogTarget = .stdout
     /// Event-loop threads; 0 = one per core. (Extension: `server.workers`.)
     public var workers: Int = 0
+    /// nil = the admin listener answers everyone (keep it on loopback).
+    public var adminAuth: AdminAuthSettings? = nil
 
     public init() {}
 }

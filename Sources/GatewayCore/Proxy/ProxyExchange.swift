@@ -71,6 +71,8 @@ final class ProxyExchange {
     var heldResponseParts: [HTTPClientResponsePart]? = nil
     var compress = false
     var outcomeNote: String? = nil
+    /// The `detail` of the problem document the gateway answered with (recent errors on the dashboard).
+    var problemDetail: String? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
     static let replayLimit = 64 * 1024

@@ -43,7 +43,7 @@ final class GroupCore: Sendable {
                 state.refreshEjection(position, now: now, upstream: name, changes: &changes)
                 let member = state.members[position]
                 let eligible =
-                    !member.draining && member.health.state(now: now, activeChecks: activeChecks) == .healthy
+                    !member.draining && !member.adminDrained && member.health.state(now: now, activeChecks: activeChecks) == .healthy
                     && (excluding.isEmpty || !excluding.contains(member.replica.index))
                 state.members[position].eligible = eligible
                 anyEligible = anyEligible || eligible
