@@ -29,8 +29,9 @@ import Testing
         ])
         #expect(errorLines("server:\n  admin_auth: { token_env: \"s3cr3t token!\" }\n" + baseUpstream).first?.contains(
             "'token_env' names an environment variable") == true)
-        #expect(errorLines("server:\n  admin_auth: { tokn_env: X }\n" + baseUpstream).first?.contains(
-            "unknown key 'tokn_env' in server.admin_auth (did you mean 'token_env'?)") == true)
+        #expect(errorLines("server:\n  admin_auth: { tokn_env: X }\n" + baseUpstream).contains {
+            $0.hasSuffix(":2:17: unknown key 'tokn_env' in server.admin_auth (did you mean 'token_env'?)")
+        })
         #expect(errorLines("server:\n  admin_auth: yes\n" + baseUpstream).first?.contains("must be a mapping") == true)
     }
 
