@@ -143,13 +143,15 @@ def test_feed_numbers_match_metrics_and_upstreams(gateway, backends):
     gw.get("/nowhere")  # 404, unrouted
     stream = EventStream(gw.admin_url + "/events")
     try:
-        frame = stream.wait(lambda f: any(l["route"] == "tight" for l in f["rate_limits"]), what="rate-limit rows")
+        frame = stream.wait(lambda f: any(l["route"] == "tight" for l in f["rate_limits"]) and _route(f, "-"),
+                            what="rate-limit rows and the unrouted 404")
         row = next(l for l in frame["rate_limits"] if l["route"] == "tight" and l["limit"] == "three")
         assert (row["allowed"], row["denied"]) == (3, 2)
         metrics = gw.admin("GET", "/metrics").body.decode()
-        assert re.search(r'gateway_ratelimit_decisions_total\{[^}]*limit="three"[^}]*result="denied"[^}]*\} 2', metrics) or \
-            re.search(r'gateway_ratelimit_decisions_total\{[^}]*result="denied"[^}]*limit="three"[^}]*\} 2', metrics) or \
-            ('limit="three"' in metrics and "denied" in metrics)
+        lines = [l for l in metrics.splitlines() if l.startswith("gateway_ratelimit_decisions_total{")
+                 and 'limit="three"' in l and 'route="tight"' in l]
+        values = {("denied" if 'result="denied"' in l else "allowed"): float(l.rsplit(" ", 1)[1]) for l in lines}
+        assert values == {"allowed": 3.0, "denied": 2.0}, lines
         upstreams = gw.admin("GET", "/upstreams").json()["upstreams"]["app"]["replicas"]
         for index, replica in enumerate(upstreams):
             mine = _replica(frame, "app", index)
@@ -243,14 +245,14 @@ def test_drain_and_undrain_a_replica(gateway, backends):
     assert states[busy_index]["state"] == "draining"
     # new requests all go to the other replica; the in-flight one finishes fine
     other = replicas[1 - busy_index].name
-    seen = {gw.get("/api/json").json()["replica"] for _ in range(10)}
+    seen = {gw.get("/api/hello").json()["replica"] for _ in range(10)}
     assert seen == {other}
     thread.join(20)
     assert results["resp"].status == 200 and results["resp"].json()["replica"] == replicas[busy_index].name
     # undrain: back in rotation
     resp = gw.admin("POST", f"/upstreams/app/replicas/{busy_index}/undrain", body=b"")
     assert resp.status == 200 and resp.json()["state"] == "healthy"
-    seen = {gw.get("/api/json").json()["replica"] for _ in range(10)}
+    seen = {gw.get("/api/hello").json()["replica"] for _ in range(10)}
     assert seen == {r.name for r in replicas}
 
 

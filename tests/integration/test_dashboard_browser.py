@@ -231,7 +231,7 @@ def test_drain_and_undrain_from_the_page(gateway, backends, browser):
         page.confirm()
         page.wait(lambda d: page.replica_state("app/0") == "draining", what="replica 0 draining on the page")
         assert gw.admin("GET", "/upstreams").json()["upstreams"]["app"]["replicas"][0]["state"] == "draining"
-        names = {gw.get("/api/json").json()["replica"] for _ in range(8)}
+        names = {gw.get("/api/hello").json()["replica"] for _ in range(8)}
         assert names == {replicas[1].name}
         page.screenshot("drained")
         page.click('button[data-action="undrain"][data-target="app/0"]')
