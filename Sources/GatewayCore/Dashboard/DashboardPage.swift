@@ -75,7 +75,7 @@ tr.problem td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
 .upstream + .upstream { margin-top: 14px; }
 .upstream h3 { margin: 0 0 4px; font-size: 14px; display: flex; gap: 10px; align-items: baseline; }
 .upstream h3 small { color: var(--muted); font-weight: 400; }
-canvas.spark { width: 130px; height: 30px; display: block; }
+canvas.spark { width: 150px; height: 32px; display: block; }
 .legend { display: flex; gap: 10px; font-size: 11px; color: var(--muted); }
 .legend i { display: inline-block; width: 8px; height: 8px; border-radius: 2px; margin-right: 4px; }
 .bar { height: 6px; background: var(--panel2); border-radius: 3px; overflow: hidden; min-width: 80px; }
@@ -182,16 +182,18 @@ function canvas(key) {
 }
 function prep(c) {
   const ratio = window.devicePixelRatio || 1;
-  const w = c.clientWidth || 130, h = c.clientHeight || 30;
+  const w = c.clientWidth || 150, h = c.clientHeight || 32;
   if (c.width !== w * ratio) { c.width = w * ratio; c.height = h * ratio; }
   const g = c.getContext("2d");
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, w, h);
   return { g, w, h };
 }
+/** Seconds the x axis spans: the history there is, at least one minute, at most five. */
+function span(length) { return Math.min(300, Math.max(60, length)); }
 function lines(c, seriesList, colors) {
   const { g, w, h } = prep(c);
-  const n = 300;
+  const n = span(seriesList[0].length);
   let max = 0;
   for (const s of seriesList) for (const v of s) if (v !== null && v > max) max = v;
   if (max <= 0) { g.strokeStyle = "#24324f"; g.beginPath(); g.moveTo(0, h - 1); g.lineTo(w, h - 1); g.stroke(); return; }
@@ -209,7 +211,7 @@ function lines(c, seriesList, colors) {
 }
 function stacked(c, layers, colors) {
   const { g, w, h } = prep(c);
-  const n = 300, len = layers[0].length, offset = n - len;
+  const len = layers[0].length, n = span(len), offset = n - len;
   let max = 0;
   for (let j = 0; j < len; j++) { let t = 0; for (const l of layers) t += l[j] || 0; if (t > max) max = t; }
   if (max <= 0) { g.strokeStyle = "#24324f"; g.beginPath(); g.moveTo(0, h - 1); g.lineTo(w, h - 1); g.stroke(); return; }
@@ -348,7 +350,7 @@ function renderErrors(f) {
   $("errors-count").textContent = f.errors.length;
   for (const e of f.errors) {
     body.append(el("tr", { "data-request-id": e.request_id },
-      el("td", { class: "muted", title: e.at }, e.at.slice(11, 19)),
+      el("td", { class: "muted", title: e.at }, new Date(e.at).toLocaleTimeString()),
       el("td", {}, el("span", { class: "pill " + (e.status >= 500 ? "unhealthy" : "ejected") }, e.status)),
       el("td", {}, e.route),
       el("td", { class: "mono" }, e.method + " " + e.path),

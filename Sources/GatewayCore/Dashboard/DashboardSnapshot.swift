@@ -251,10 +251,11 @@ final class DashboardSnapshot: Sendable {
 }
 
 enum JSONTextTime {
+    /// `2026-12-02T11:20:31Z`, or `2026-12-02T11:20:31.120Z` with `fractional`.
     static func iso8601(_ date: Date, fractional: Bool = false) -> String {
-        var style = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
-        if fractional { style = style.time(includingFractionalSeconds: true) }
-        return date.formatted(style)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = fractional ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
+        return formatter.string(from: date)
     }
 }
 
