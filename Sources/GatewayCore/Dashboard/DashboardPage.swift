@@ -357,7 +357,7 @@ function renderErrors(f) {
       el("td", { class: "mono muted" }, e.request_id),
       el("td", {}, e.detail)));
   }
-  if (!f.errors.length) body.append(el("tr", {}, el("td", { colSpan: 6, class: "empty" }, "no gateway-made errors 🎉")));
+  if (!f.errors.length) body.append(el("tr", {}, el("td", { colSpan: 6, class: "empty" }, "no gateway-made errors")));
 }
 
 function renderConfig(f) {
