@@ -171,8 +171,8 @@ function ago(iso) {
 }
 function until(iso) {
   if (!iso) return "";
-  const s = Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000));
-  return "for " + s + "s";
+  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  return s > 0 ? "for " + s + "s" : "until a check passes";
 }
 
 // ---------------------------------------------------------------------------------------------- sparklines

@@ -43,6 +43,11 @@ final class AdminAuthenticator: Sendable {
         self.mode = mode
     }
 
+    /// Bearer-token mode with this token.
+    convenience init(token: String) {
+        self.init(mode: .token(Array(SHA256.hash(data: Data(token.utf8)))))
+    }
+
     /// Reads the users file or the token variable (at start; the files are small).
     static func load(_ settings: AdminAuthSettings, environment: [String: String]) throws -> AdminAuthenticator {
         switch settings {
@@ -60,7 +65,7 @@ final class AdminAuthenticator: Sendable {
                 throw LoadError(
                     description: "server.admin_auth.token_env: the environment variable \(name) is not set or empty")
             }
-            return AdminAuthenticator(mode: .token(Array(SHA256.hash(data: Data(token.utf8)))))
+            return AdminAuthenticator(token: token)
         }
     }
 
