@@ -127,7 +127,7 @@ def test_events_feed_streams_json_frames_every_second(gateway, backends):
         assert len(api["series"]["rps"]) == len(api["series"]["p99_ms"]) == len(api["series"]["5xx"])
         # frames keep coming, about one per second (generous bounds: the machine may be loaded)
         count = len(stream.frames)
-        time.sleep(3.5)
+        time.sleep(5)
         assert len(stream.frames) >= count + 2
         ids = [int(line[4:]) for line in stream.raw if line.startswith("id: ")]
         assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -227,7 +227,7 @@ def test_drain_and_undrain_a_replica(gateway, backends):
     results = {}
 
     def slow():
-        results["resp"] = gw.get("/api/slow?ms=1500", timeout=20)
+        results["resp"] = gw.get("/api/slow?ms=4000", timeout=30)
 
     thread = threading.Thread(target=slow)
     thread.start()
@@ -247,7 +247,7 @@ def test_drain_and_undrain_a_replica(gateway, backends):
     other = replicas[1 - busy_index].name
     seen = {gw.get("/api/hello").json()["replica"] for _ in range(10)}
     assert seen == {other}
-    thread.join(20)
+    thread.join(30)
     assert results["resp"].status == 200 and results["resp"].json()["replica"] == replicas[busy_index].name
     # undrain: back in rotation
     resp = gw.admin("POST", f"/upstreams/app/replicas/{busy_index}/undrain", body=b"")
