@@ -276,3 +276,46 @@ def test_page_works_with_basic_auth(gateway, backends, browser):
     page = Page(browser, gw, "basic-auth")
     page.wait(lambda d: page.replica_state("app/0") is not None, what="a replica row")
     page.assert_clean()
+
+
+def test_end_sessions_and_publish_from_the_page(gateway, backends, browser):
+    from websockets.sync.client import connect
+
+    replicas = backends(1)
+    config = make_config(
+        upstreams='app: { replicas: ["${b0}"] }',
+        routes=ROUTES.split("- name: shop")[0] + """
+- name: login
+  match: { path: /login, methods: [POST] }
+  upstream: app
+  session: issue
+- name: ws
+  match: { path: /ws }
+  pubsub:
+    subscribe: ["public:*"]
+""",
+        top="""
+sessions:
+  secret_env: GATEWAY_SESSION_SECRET
+""")
+    gw = gateway(config, backends=replicas)
+    login = gw.request("POST", "/login", {"Content-Type": "application/json"}, json.dumps({"user": "bob"}).encode())
+    assert login.status == 200 and (login.header("set-cookie") or "").startswith("gw_session=")
+    page = Page(browser, gw, "actions")
+
+    page.click("#btn-sessions")
+    page.wait(lambda d: d.execute_script("return document.getElementById('confirm').open"), what="the dialog")
+    browser.find_element(By.ID, "field-user").send_keys("bob")
+    browser.find_element(By.ID, "confirm-ok").click()
+    page.wait(lambda d: "Sessions of bob" in page.text("toast"), what="the sessions toast")
+    assert "(1 ended)" in page.text("toast")
+
+    with connect(f"ws://127.0.0.1:{gw.port}/ws?subscribe=public:test", open_timeout=20) as ws:
+        assert json.loads(ws.recv(timeout=20)) == {"type": "subscribed", "channel": "public:test"}
+        page.click("#btn-publish")
+        page.confirm()  # the dialog comes filled with public:test and a JSON object
+        page.wait(lambda d: "Published to public:test" in page.text("toast"), what="the publish toast")
+        message = json.loads(ws.recv(timeout=20))
+        assert message == {"type": "message", "channel": "public:test", "data": {"hello": "from the dashboard"}}
+    page.screenshot("published")
+    page.assert_clean()

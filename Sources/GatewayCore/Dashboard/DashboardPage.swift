@@ -458,7 +458,7 @@ $("btn-sessions").addEventListener("click", async () => {
   const v = await confirmDialog("End a user's sessions", "Every session of this user ends on every instance; their next request needs a new login.", [{ name: "user", label: "user name", placeholder: "alice" }], "End sessions");
   if (!v || !v.user.trim()) return;
   const r = await call("DELETE", "/sessions?user=" + encodeURIComponent(v.user.trim()));
-  toast(r.ok ? "Sessions of " + v.user.trim() + " ended" + (r.doc && r.doc.ended !== undefined ? " (" + r.doc.ended + ")" : "") : "Failed — " + describe(r), r.ok);
+  toast(r.ok ? "Sessions of " + v.user.trim() + ": done" + (r.doc && r.doc.sessions_ended !== undefined ? " (" + r.doc.sessions_ended + " ended)" : "") : "Failed — " + describe(r), r.ok);
 });
 $("btn-publish").addEventListener("click", async () => {
   const v = await confirmDialog("Publish a test message", "Delivered to every subscriber of the channel on every instance.", [
