@@ -3,11 +3,13 @@
 # reading GET /events), runs interleaved; plus the gateway's idle CPU with 0 vs 10 viewers.
 # Target (issue 17): 10 viewers cost <= 2 % throughput.
 # Usage: flock /tmp/bench.lock scripts/bench/dashboard.sh [ROUNDS=5] [DURATION=10s]
+#        IDLE_ONLY=1 scripts/bench/dashboard.sh   (no wrk: only the idle CPU with 0 vs 10 viewers and the frame
+#        size; light enough to run on a shared machine without the bench lock)
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-5}
 DURATION=${2:-10s}
 need nginx wrk
-build_release
+[ -n "${GATEWAY_BIN:-}" ] || build_release   # GATEWAY_BIN=path skips the build
 
 UP1=$(free_port); UP2=$(free_port); GW=$(free_port); ADMIN=$(free_port)
 start_nginx 1 <<NGINX
@@ -65,6 +67,7 @@ run() {
   python3 -c "rps=$rps; t=($after-$before)/$HZ; print(f'{rps:.0f} {t*1e6/(rps*$seconds):.2f}')"
 }
 
+if [ "${IDLE_ONLY:-0}" != 1 ]; then
 echo "warm-up" >&2
 wrk_run "http://127.0.0.1:$GW/api/x" 3s 50 >/dev/null
 
@@ -81,6 +84,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 echo "median throughput ratio, 10 viewers / 0 viewers: $(median "${tput_ratios[@]}")  (target >= 0.98)"
 echo "median CPU-per-request ratio, 10 viewers / 0:     $(median "${cpu_ratios[@]}")"
+fi
 
 # idle: what the gateway burns per second with nobody, and with 10 viewers (no traffic)
 idle() {
@@ -88,6 +92,8 @@ idle() {
   before=$(cpu_ticks); sleep 20; after=$(cpu_ticks)
   python3 -c "print(f'{($after-$before)/$HZ/20*1000:.2f} ms CPU per second')"
 }
+for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$GW/api/x" >/dev/null; done  # a little history to render
+echo "frame size: $(timeout 3 curl -sN "http://127.0.0.1:$ADMIN/events" | grep -m1 '^data: ' | wc -c) bytes"
 echo "idle, 0 viewers:  $(idle)"
 start_viewers 10
 echo "idle, 10 viewers: $(idle)"
