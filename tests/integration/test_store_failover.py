@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import textwrap
 import time
 
 import pytest
@@ -41,17 +42,9 @@ ROUTES = f"""
 
 
 def _config(store: str) -> str:
-    return make_config(
-        upstreams='app: { replicas: ["${b0}"] }',
-        routes=ROUTES,
-        top=f"""
-        {store}
-        sessions:
-          cookie: gw_session
-          secret_env: GATEWAY_SESSION_SECRET
-          secure: false
-        """,
-    )
+    sessions = "sessions:\n  cookie: gw_session\n  secret_env: GATEWAY_SESSION_SECRET\n  secure: false\n"
+    return make_config(upstreams='app: { replicas: ["${b0}"] }', routes=ROUTES,
+                       top=textwrap.dedent(store).strip("\n") + "\n" + sessions)
 
 
 def _login(gw, user):

@@ -25,7 +25,12 @@ public struct RedisSentinelConfiguration: Sendable, Equatable {
 /// * asks `SENTINEL get-master-addr-by-name` of the sentinels in turn (the first that answers wins) at start,
 ///   every `pollInterval`, and whenever a data connection finds a non-primary (`ROLE`) or gets `READONLY`;
 /// * subscribes to `+switch-master` on every sentinel, so a failover is known the moment it is announced;
-/// * on a new address, tells its listeners (the data clients reconnect at once).
+/// * on a new address, tells its listeners (the data clients reconnect at once);
+/// * **fences** the old primary from the moment a sentinel announces `+selected-slave` for this master (the
+///   failover has picked the replica it will promote) until `+switch-master` (or ``fenceLimit``): meanwhile
+///   there is no primary, commands fail fast and `store.on_error` decides. Without the fence, writes that reach
+///   the old primary between the promotion and its demotion are lost when it resyncs from the new one; for a
+///   rate limit that is over-admission.
 /// The data connections verify `ROLE` themselves before use, so a stale answer can never cause a write to a
 /// demoted primary.
 final class RedisSentinelMonitor: Sendable {
@@ -36,7 +41,11 @@ final class RedisSentinelMonitor: Sendable {
         var resolving = false
         var isShutdown = false
         var subscribers: [RedisSubscriber] = []
+        var fencedUntil: NIODeadline?
     }
+
+    /// The longest a fence holds without `+switch-master` (an aborted failover): then the sentinels are asked.
+    static let fenceLimit: TimeAmount = .seconds(5)
 
     let configuration: RedisSentinelConfiguration
     private let queryClients: [RedisNodeClient]
@@ -68,8 +77,13 @@ final class RedisSentinelMonitor: Sendable {
         self.sentinelConfigurations = sentinels
     }
 
-    /// The primary as last reported by a sentinel (nil until one answered).
-    var primary: RedisConfiguration.Address? { state.withLockedValue { $0.primary } }
+    /// The primary as last reported by a sentinel (nil until one answered, and while fenced).
+    var primary: RedisConfiguration.Address? {
+        state.withLockedValue { state in
+            if let until = state.fencedUntil, until > .now() { return nil }
+            return state.primary
+        }
+    }
 
     /// `listener` runs (any thread) whenever the primary's address changes.
     func onSwitch(_ listener: @escaping @Sendable () -> Void) {
@@ -82,15 +96,25 @@ final class RedisSentinelMonitor: Sendable {
         var subscribers: [RedisSubscriber] = []
         for sentinel in sentinelConfigurations {
             let subscriber = RedisSubscriber(configuration: sentinel, eventLoop: eventLoop, logger: logger) {
-                [weak self] _, payload in
-                // "<name> <old ip> <old port> <new ip> <new port>"
+                [weak self] channel, payload in
                 let parts = String(buffer: payload).split(separator: " ")
-                guard parts.count == 5, parts[0] == masterName, let port = Int(parts[4]) else { return }
-                self?.adopt(.tcp(host: String(parts[3]), port: port), source: "+switch-master")
+                switch channel {
+                case "+switch-master":
+                    // "<name> <old ip> <old port> <new ip> <new port>"
+                    guard parts.count == 5, parts[0] == masterName, let port = Int(parts[4]) else { return }
+                    self?.adopt(.tcp(host: String(parts[3]), port: port), source: "+switch-master")
+                case "+selected-slave":
+                    // "slave <ip:port> <ip> <port> @ <name> <master ip> <master port>"
+                    guard parts.count == 8, parts[5] == masterName else { return }
+                    self?.fence()
+                default:
+                    return
+                }
             }
             subscribers.append(subscriber)
             subscriber.start()
             subscriber.subscribe("+switch-master")
+            subscriber.subscribe("+selected-slave")
             // A sentinel that was down may have missed the announcement: ask again whenever one (re)connects.
             subscriber.onReconnect { [weak self] in self?.resolve() }
         }
@@ -143,12 +167,41 @@ final class RedisSentinelMonitor: Sendable {
             }
     }
 
+    /// A failover of our master has begun: stop using the old primary now (see the type's documentation).
+    private func fence() {
+        let listeners = state.withLockedValue { state -> [@Sendable () -> Void] in
+            guard !state.isShutdown, state.fencedUntil == nil else { return [] }
+            state.fencedUntil = .now() + Self.fenceLimit
+            return state.listeners
+        }
+        guard !listeners.isEmpty else { return }
+        logger.warning("redis sentinel failover started: old primary fenced until +switch-master")
+        for listener in listeners { listener() }
+        eventLoop.scheduleTask(in: Self.fenceLimit) { [weak self] in
+            guard let self else { return }
+            let expired = self.state.withLockedValue { state -> Bool in
+                guard let until = state.fencedUntil, until <= .now() else { return false }
+                state.fencedUntil = nil
+                return true
+            }
+            if expired { self.resolve() }
+        }
+    }
+
     private func adopt(_ address: RedisConfiguration.Address, source: String) {
         let (changed, first, listeners) = state.withLockedValue { state in
-            guard state.primary != address, !state.isShutdown else { return (false, false, [@Sendable () -> Void]()) }
+            guard !state.isShutdown else { return (false, false, [@Sendable () -> Void]()) }
+            // A fenced client adopts only a different primary (or the answer after the fence expired).
+            let wasFenced = state.fencedUntil.map { $0 > .now() } ?? false
+            guard state.primary != address || (wasFenced && source == "+switch-master") else {
+                return (false, false, [])
+            }
+            if wasFenced && state.primary == address && source != "+switch-master" { return (false, false, []) }
+            state.fencedUntil = nil
             let first = state.primary == nil
+            let moved = state.primary != address
             state.primary = address
-            return (true, first, state.listeners)
+            return (true, first || !moved, state.listeners)
         }
         guard changed else { return }
         logger.info("redis sentinel primary", metadata: ["address": "\(address)", "source": "\(source)"])
