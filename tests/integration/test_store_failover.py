@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from websockets.sync.client import connect
+
 from harness import make_config, redis_command, wait_for
 from topology import Load, PrivateTopology, cluster_nodes, key_slot, port_of, readyz, role, sentinel_env, slot_owner
 
@@ -32,6 +34,11 @@ ROUTES = f"""
   match: {{ path_prefix: /private/ }}
   upstream: app
   session: required
+- name: events
+  match: {{ path: /ws }}
+  pubsub:
+    subscribe: ["chat:*"]
+    publish: ["chat:*"]
 - name: limited
   match: {{ path_prefix: /limited/ }}
   upstream: app
@@ -95,6 +102,37 @@ def _lost_charges(load: Load, port: int, key: str) -> float:
         return 0.0
     kept = (occupancy + (t_read - min(admitted))) / INTERVAL_S
     return round(len(admitted) - kept, 1)
+
+
+def _ws_subscribe(gw, channel):
+    ws = connect(f"ws://127.0.0.1:{gw.port}/ws", open_timeout=10)
+    ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+    assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed", "channel": channel}
+    return ws
+
+
+def _fanout_works(publisher, sockets, channel, tag, timeout=30.0):
+    """Publishes on `publisher` until every socket got a message tagged `tag` (publishes may fail with 503
+    while the shard fails over), then checks that each socket's messages arrive in publish order."""
+    deadline = time.monotonic() + timeout
+    n = 0
+    seen = {id(ws): [] for ws in sockets}
+    while time.monotonic() < deadline:
+        resp = publisher.admin("POST", f"/publish/{channel}", {"Content-Type": "application/json"},
+                               json.dumps({"tag": tag, "n": n}).encode())
+        if resp.status in (200, 202):
+            n += 1
+        for ws in sockets:
+            try:
+                while True:
+                    frame = json.loads(ws.recv(timeout=0.2))
+                    if frame.get("type") == "message" and frame["data"].get("tag") == tag:
+                        seen[id(ws)].append(frame["data"]["n"])
+            except TimeoutError:
+                pass
+        if n >= 5 and all(len(v) >= 3 for v in seen.values()):
+            return all(v == sorted(v) for v in seen.values())
+    return False
 
 
 def _wait_role(node: str, wanted: str, timeout: float = 30.0) -> float:
@@ -167,15 +205,21 @@ def test_cluster_survives_migration_manual_failover_and_sigkill(private_cluster,
     hot_key = f"{prefix}rl:limited:hot:h=hot"
     slot = key_slot(hot_key)
     cookie = _login(one, "alice")
+    # The hot slot moves to `target`, whose shard then fails over twice: a pub/sub channel of that shard, with
+    # a subscriber on each instance, must follow.
+    hot_owner = slot_owner(nodes, slot)
+    target = next(n for n in nodes if role(n) == "master" and n != hot_owner)
+    channel = next(f"chat:c{i}" for i in range(1000)
+                   if slot_owner(nodes, key_slot(f"{prefix}ch:chat:c{i}")) == target)
+    sockets = [_ws_subscribe(one, channel), _ws_subscribe(two, channel)]
+    assert _fanout_works(one, sockets, channel, "before")
     time.sleep(1.1)  # sessions older than one second must survive
 
     load = Load([one, two], "/limited/x", {"X-A": "hot", "X-B": "load"}, threads=4, rate=40).start()
     report = {}
     try:
         # 1. Live migration of the hot slot to another primary.
-        primary, _ = _cluster_view(nodes, slot)
-        target = next(n for n in nodes if role(n) == "master" and n != primary)
-        report["migration"] = _phase(load, lambda: (_migrate_slot(nodes, slot, primary, target), time.monotonic())[1])
+        report["migration"] = _phase(load, lambda: (_migrate_slot(nodes, slot, hot_owner, target), time.monotonic())[1])
 
         # 2. Manual failover of the hot slot's primary (CLUSTER FAILOVER on its replica).
         primary, replicas_of = _cluster_view(nodes, slot)
@@ -210,6 +254,10 @@ def test_cluster_survives_migration_manual_failover_and_sigkill(private_cluster,
     for gw in (one, two):
         wait_for(lambda: gw.get("/limited/x", {"X-A": "probe", "X-B": "p"}).status == 200, 20, what="recovery")
     assert _session_alive((one, two), cookie)
+    # Sharded pub/sub followed the channel's slot to its new primary on both instances.
+    assert _fanout_works(two, sockets, channel, "after"), "pub/sub did not recover after the failovers"
+    for ws in sockets:
+        ws.close()
     metrics = "".join(gw.admin("GET", "/metrics").body.decode() for gw in (one, two))
     assert "gateway_store_failovers_total" in metrics
 
