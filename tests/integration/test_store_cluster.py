@@ -215,7 +215,9 @@ def test_sharded_pubsub_fans_out_across_instances_in_order(pair):
                 if frame.get("type") == "message":
                     assert frame["channel"] == c
                     got.append(frame["data"]["n"])
-            assert got == list(range(2 * n)), (c, got[:10])
+            # Order is kept per publisher (the WebSocket client, then redis-cli); the two may interleave.
+            assert [x for x in got if x < n] == list(range(n)), (c, got)
+            assert [x for x in got if x >= n] == list(range(n, 2 * n)), (c, got)
             ws.close()
 
 
