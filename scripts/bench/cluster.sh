@@ -7,13 +7,16 @@
 # Route `one`: one limit keyed by X-User (wrk sends a random user out of 100000 per request, so keys spread over
 # every slot). Route `two`: that limit plus a per-IP one, i.e. two keys in different slots in a Cluster (checked
 # per slot in parallel; see docs/architecture.md). Limits are never reached: every request is a charge.
-# BENCH_DEBUG=1 uses the debug build (no release build needed; slower, only ratios are meaningful).
+# BENCH_DEBUG=1 uses the debug build (no release build needed; slower, only ratios are meaningful);
+# GATEWAY_BIN=path uses that binary.
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-3}
 DURATION=${2:-10s}
 CONNECTIONS=${3:-50}
 need nginx wrk
-if [ "${BENCH_DEBUG:-0}" = 1 ]; then
+if [ -n "${GATEWAY_BIN:-}" ]; then
+  :  # GATEWAY_BIN=path: use that binary (e.g. .build/release/gateway built by `swift build -c release --product gateway`)
+elif [ "${BENCH_DEBUG:-0}" = 1 ]; then
   GATEWAY_BIN="$ROOT/.build/debug/gateway"
 else
   build_release

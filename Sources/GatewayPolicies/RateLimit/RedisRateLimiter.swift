@@ -119,15 +119,16 @@ public final class RedisRateLimiter: RateLimiter {
             }
         }
         // Cluster: one group per hash slot, in first-seen order.
-        var groups: [(slot: Int, indices: [Int])] = []
+        var grouping: [(slot: Int, indices: [Int])] = []
         for (index, request) in requests.enumerated() {
             let slot = client.clusterSlot(forKey: request.key) ?? 0
-            if let g = groups.firstIndex(where: { $0.slot == slot }) {
-                groups[g].indices.append(index)
+            if let g = grouping.firstIndex(where: { $0.slot == slot }) {
+                grouping[g].indices.append(index)
             } else {
-                groups.append((slot, [index]))
+                grouping.append((slot, [index]))
             }
         }
+        let groups = grouping
         if groups.count == 1 {
             return batch(for: eventLoop, slot: groups[0].slot).enqueue(requests: requests, parameters: parameters).map {
                 Self.decision(requests: requests, parameters: parameters, occupancies: $0[...])
@@ -161,7 +162,7 @@ public final class RedisRateLimiter: RateLimiter {
                 self.client.evaluate(Self.refundScript, keys: indices.map { requests[$0].key },
                                      arguments: indices.map { String(parameters[$0].emissionInterval) }, on: eventLoop)
             }
-            return EventLoopFuture.whenAllComplete(refunds, on: eventLoop).flatMapThrowing { _ in
+            return EventLoopFuture.whenAllComplete(refunds, on: eventLoop).flatMapThrowing { [failure] _ in
                 if let failure { throw failure }
                 return decision
             }
