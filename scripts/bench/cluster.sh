@@ -33,7 +33,8 @@ start_nginx 1 <<NGINX
   server { listen 127.0.0.1:$UP; location / { return 200 '{"ok":true}'; } }
 NGINX
 
-# gateway NAME STORE-YAML → starts one instance, echoes "port admin_port"
+# gateway NAME STORE-YAML → starts one instance; sets PORT_<NAME> and ADMIN_<NAME> (no command substitution:
+# the pid must reach BENCH_PIDS of this shell so the cleanup stops it)
 gateway() {
   local name=$1 store=$2 port admin
   port=$(free_port); admin=$(free_port)
@@ -64,13 +65,15 @@ YAML
   "$GATEWAY_BIN" serve --config "$BENCH_TMP/$name.yaml" --log-level warning >"$BENCH_TMP/$name.log" 2>&1 &
   BENCH_PIDS+=($!)
   wait_port "$port" >&2
-  echo "$port $admin"
+  printf -v "PORT_$name" '%s' "$port"; printf -v "ADMIN_$name" '%s' "$admin"
 }
 seeds=$(echo "$GATEWAY_TEST_CLUSTER_NODES" | cut -d, -f1-2 | sed 's/,/, /')
-read -r S1 SA1 <<<"$(gateway single1 "  redis: redis://127.0.0.1:$REDIS/0")"
-read -r S2 SA2 <<<"$(gateway single2 "  redis: redis://127.0.0.1:$REDIS/0")"
-read -r C1 CA1 <<<"$(gateway cluster1 "  cluster: { nodes: [$seeds] }")"
-read -r C2 CA2 <<<"$(gateway cluster2 "  cluster: { nodes: [$seeds] }")"
+gateway single1 "  redis: redis://127.0.0.1:$REDIS/0"
+gateway single2 "  redis: redis://127.0.0.1:$REDIS/0"
+gateway cluster1 "  cluster: { nodes: [$seeds] }"
+gateway cluster2 "  cluster: { nodes: [$seeds] }"
+S1=$PORT_single1; SA1=$ADMIN_single1; S2=$PORT_single2; SA2=$ADMIN_single2
+C1=$PORT_cluster1; CA1=$ADMIN_cluster1; C2=$PORT_cluster2; CA2=$ADMIN_cluster2
 for admin in "$CA1" "$CA2"; do
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$admin/readyz" >/dev/null && break; sleep 0.1; done
 done
