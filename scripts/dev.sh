@@ -5,7 +5,10 @@
 # Ctrl-C stops everything this script started (and only that).
 #
 # Environment: GATEWAY_CONFIG (default conf/gateway.yaml), GATEWAY_SESSION_SECRET (a dev value when unset),
-#              SKIP_BOOTSTRAP=1 to skip the package check.
+#              SKIP_BOOTSTRAP=1 to skip the package check,
+#              STORE=redis (default) | cluster (a local 3+3 Redis Cluster) | sentinel (1 primary, 2 replicas,
+#              3 sentinels): the topology is started on free ports by scripts/redis-topology.sh and the config's
+#              `store.redis` line is replaced by the matching `store.cluster` / `store.sentinel` block.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -20,8 +23,10 @@ bin="$(swift build --show-bin-path)"
 
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/gateway-dev.XXXXXX")"
 pids=()
+topology_dir=""
 cleanup() {
     trap - EXIT INT TERM
+    if [ -n "$topology_dir" ]; then bash scripts/redis-topology.sh stop "$topology_dir"; fi
     if [ "${#pids[@]}" -gt 0 ]; then
         say "stopping ${pids[*]}"
         for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -32,7 +37,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if redis_ping 6379; then
+store_mode="${STORE:-redis}"
+if [ "$store_mode" = cluster ] || [ "$store_mode" = sentinel ]; then
+    say "starting a Redis $store_mode (scripts/redis-topology.sh)…"
+    topology_dir="$workdir/$store_mode"
+    bash scripts/redis-topology.sh start "$store_mode" "$topology_dir" >/dev/null || { say "the $store_mode did not start"; exit 1; }
+    source "$topology_dir/env"
+    if [ "$store_mode" = cluster ]; then
+        block="  cluster:\n    nodes: [${GATEWAY_TEST_CLUSTER_NODES//,/, }]"
+        say "cluster nodes: $GATEWAY_TEST_CLUSTER_NODES"
+    else
+        block="  sentinel:\n    master: $GATEWAY_TEST_SENTINEL_MASTER\n    nodes: [${GATEWAY_TEST_SENTINEL_NODES//,/, }]"
+        say "sentinels: $GATEWAY_TEST_SENTINEL_NODES (data nodes $GATEWAY_TEST_SENTINEL_DATA)"
+    fi
+    # The same config with the store swapped, next to a copy of its includes.
+    cp -r "$(dirname "$config")/routes.d" "$workdir/" 2>/dev/null || true
+    sed "s|^  redis: .*|$block|" "$config" >"$workdir/gateway.yaml"
+    config="$workdir/gateway.yaml"
+    unset GATEWAY_REDIS_URL
+elif [ "$store_mode" != redis ]; then
+    say "STORE must be redis, cluster or sentinel (got '$store_mode')"; exit 1
+elif redis_ping 6379; then
     say "using the Redis already answering on 127.0.0.1:6379"
 else
     say "starting redis-server on 127.0.0.1:6379 (data in $workdir)"

@@ -10,7 +10,8 @@ struct GatewayAdmin: AdminAPI {
     let reloader: Reloader
     let registry: UpstreamRegistry
     let prometheus: PrometheusCollectorRegistry
-    let readiness: @Sendable () -> (ready: Bool, store: String)
+    /// `details`: extra members of the answer as (name, JSON value), e.g. `("nodes", "6")` for a Cluster.
+    let readiness: @Sendable () -> (ready: Bool, store: String, details: [(String, String)])
     let extensions: (any AdminExtensions)?
     /// `GET /events`; nil in tests that build the admin API alone.
     var feed: EventsFeed? = nil
@@ -20,8 +21,9 @@ struct GatewayAdmin: AdminAPI {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return eventLoop.makeSucceededFuture(.json("{\"status\":\"ok\"}"))
         case (.GET, "/readyz"), (.HEAD, "/readyz"):
-            let (ready, store) = readiness()
-            let body = "{\"status\":\(JSONText.quote(ready ? "ready" : "not_ready")),\"store\":\(JSONText.quote(store))}"
+            let (ready, store, details) = readiness()
+            let extra = details.map { ",\(JSONText.quote($0.0)):\($0.1)" }.joined()
+            let body = "{\"status\":\(JSONText.quote(ready ? "ready" : "not_ready")),\"store\":\(JSONText.quote(store))\(extra)}"
             return eventLoop.makeSucceededFuture(.json(body, status: ready ? .ok : .serviceUnavailable))
         case (.GET, "/metrics"):
             registry.forEachReplica { upstream, replica, state in
