@@ -81,7 +81,11 @@ final class ChannelSession {
     }
 
     /// Reads the history after the merge's `since` (or only the position) and hands out the merged result.
-    private func readHistory(_ channel: String, announce: Bool, on eventLoop: any EventLoop) {
+    /// A failed read is retried this many times (after 100 ms, 200 ms, …) before the session gives up on it: a
+    /// reconnect storm can make single store calls time out, and live messages wait in the merge meanwhile.
+    static let readAttempts = 4
+
+    private func readHistory(_ channel: String, announce: Bool, on eventLoop: any EventLoop, attempt: Int = 1) {
         guard let realtime, let since = merges[channel].map({ $0.since }) else { return }
         let query: HistoryQuery = since.map { .after($0.offset) } ?? .position
         realtime.readHistory(channel, query: query, create: true, on: eventLoop).assumeIsolated().whenComplete {
@@ -105,6 +109,12 @@ final class ChannelSession {
                 }
                 for item in outcome.items { output?.sessionDeliver(item) }
             case .failure(let error):
+                if attempt < Self.readAttempts {
+                    eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100 * Int64(attempt))) { [self] in
+                        readHistory(channel, announce: announce, on: eventLoop, attempt: attempt + 1)
+                    }
+                    return
+                }
                 let buffered = merge.abandon()
                 merges[channel] = merge
                 if merge.since != nil { PubSubMetrics.recovery(false).increment() }
