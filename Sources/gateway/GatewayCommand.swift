@@ -74,6 +74,7 @@ struct Check: ParsableCommand {
                 path: options.config, environment: ProcessInfo.processInfo.environment)
             for line in ConfigSummary.lines(for: configuration) { print(line) }
             print(ConfigSummary.overview(for: configuration))
+            for hint in ConfigHints.hints(for: configuration) { FileHandle.standardError.write(Data((hint + "\n").utf8)) }
         } catch let errors as ConfigErrors {
             for error in errors.errors { FileHandle.standardError.write(Data((error.description + "\n").utf8)) }
             throw ExitCode(1)

@@ -57,6 +57,11 @@ final class RequestObserver: Sendable {
         retries.increment()
     }
 
+    /// A replica was picked in panic mode (`panic_threshold`): too few were healthy, all were candidates.
+    func upstreamPanic(upstream: String) {
+        CoreMetrics.Counter(label: "gateway_upstream_panic_total", dimensions: [("upstream", upstream)]).increment()
+    }
+
     /// A request that failed to parse (no route, no exchange).
     func protocolError(status: Int) {
         unroutedMetrics.requests(method: "-", code: status).increment()
@@ -83,7 +88,7 @@ final class RequestObserver: Sendable {
             "request_id": .string(exchange.requestID),
             "client_ip": .string(exchange.clientIP),
             "method": .string(method),
-            "uri": .string(exchange.head.uri),
+            "uri": .string(exchange.clientURI ?? exchange.head.uri),
             "route": .string(route),
             "status": .stringConvertible(code),
             "duration_ms": .stringConvertible(Double(elapsed.nanoseconds / 1000) / 1000),
