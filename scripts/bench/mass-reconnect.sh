@@ -5,7 +5,8 @@
 # offset/epoch and must end with every message of its channel exactly once, in order. Reports the time from the
 # kill until every subscriber has its `subscribed … recovered:true` and has caught up, and the Redis work it took
 # (history reads counted by the gateway, XRANGE calls counted by Redis).
-# The client is tests-free Python asyncio (scripts/bench/mass_reconnect.py, `websockets` package).
+# The client is Python asyncio (scripts/bench/mass_reconnect.py, `websockets` package), not fanout-client: it needs
+# per-subscriber offsets, a resubscribe with `since` and an exactly-once check.
 # Usage: scripts/bench/mass-reconnect.sh [SUBS=5000] [CHANNELS=1000] [RATE=200] [WARMUP=3] [AFTER=5]
 #        GATEWAY_BIN=path skips the release build.
 source "$(dirname "$0")/lib.sh"
