@@ -181,7 +181,7 @@ include: routes.d/*.yaml
         #expect(main.routes.map(\.name) == ["api-v1", "login", "socket", "events", "static", "assets"])
         #expect(main.upstreams.map(\.name) == ["app", "assets"])
         #expect(main.sourceFiles.count == 2)
-        for example in ["minimal", "websocket-pubsub", "host-routing"] {
+        for example in ["minimal", "websocket-pubsub", "host-routing", "realtime"] {
             let config = try ConfigLoader.load(path: root + "/conf/examples/\(example).yaml", environment: [:])
             #expect(!config.routes.isEmpty)
         }

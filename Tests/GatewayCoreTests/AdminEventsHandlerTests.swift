@@ -35,7 +35,7 @@ import Testing
                 registry: UpstreamRegistry(configuration: configuration),
                 snapshots: SnapshotHolder(GatewaySnapshot(configuration: configuration, version: 7)),
                 prometheus: PrometheusCollectorRegistry(),
-                readiness: { (true, "memory") },
+                readiness: { (true, "memory", []) },
                 live: LiveStats()))
         return EventsFeed(snapshot: snapshot, eventLoop: loop)
     }

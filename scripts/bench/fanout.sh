@@ -7,6 +7,8 @@
 # Targets: ≥ 100k deliveries/s, ≤ 16 KiB per idle connection. Results go to /work/team/fanout-results.md
 # (RESULTS=path to change).
 # Usage: scripts/bench/fanout.sh [SUBSCRIBERS=200] [RATE=1000 msg/s] [DURATION=10 s] [IDLE=10000]
+#        HISTORY=1: the channel keeps a history (SPEC §9): every publish runs the append+publish script and every
+#        message carries offset/epoch (history mode). PRESENCE=1: subscribers also join presence (SPEC §9).
 #        GATEWAY_BIN=path skips the gateway's release build (e.g. a debug binary for a smoke run);
 #        FANOUT_BIN=path skips the client's. STORE=cluster runs it on a local 3+3 Redis Cluster (sharded pub/sub).
 source "$(dirname "$0")/lib.sh"
@@ -60,6 +62,8 @@ routes:
     pubsub:
       subscribe: ["bench:*"]
       publish: ["bench:*"]
+$( [ "${HISTORY:-0}" = 1 ] && echo '      history: { channels: ["bench:*"], size: 1000, ttl: 5m }' || true )
+$( [ "${PRESENCE:-0}" = 1 ] && echo '      presence: ["bench:*"]' || true )
 YAML
   "$GATEWAY_BIN" serve --config "$BENCH_TMP/$name.yaml" > "$BENCH_TMP/$name.log" 2>&1 &
   local pid=$!
@@ -122,7 +126,7 @@ cpu = [(int(b) - int(a)) / int(hz) / window * 100 for a, b in zip(cpu0.split(), 
 cpu_client = g("cpu_s", float("nan")) / window * 100
 per_conn = (after - before) * 1024 / idle_open if idle_open else float("nan")
 lines = [
-    f"## Pub/sub fan-out ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
+    f"## Pub/sub fan-out{' (history mode)' if os.environ.get('HISTORY') == '1' else ''}{' (presence on)' if os.environ.get('PRESENCE') == '1' else ''} ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
     "",
     f"binary: `{binary}`; 2 gateway instances + Redis + fanout-client ({threads} event loop), all on one {os.cpu_count()}-core machine",
     "",

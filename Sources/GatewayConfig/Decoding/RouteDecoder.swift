@@ -4,7 +4,7 @@ import Yams
 enum RouteDecoder {
     static let keys = [
         "match", "upstream", "strip_prefix", "timeouts", "compress", "max_body_bytes", "session", "rate_limits",
-        "websocket", "pubsub",
+        "websocket", "pubsub", "sse",
     ]
     static let matchKeys = ["path", "path_prefix", "host", "methods"]
 
@@ -88,6 +88,15 @@ enum RouteDecoder {
         if let value = map["pubsub"] {
             draft.pubsubLocation = context.location(of: map.keyNode("pubsub") ?? value)
             route.pubsub = PubSubDecoder.decode(value, context: context, draft: &draft)
+        }
+        if let value = map["sse"] {
+            // An `sse` route is a pub/sub route on another transport: same validation, same hub.
+            if map["pubsub"] != nil {
+                context.error("'sse' and 'pubsub' cannot be combined in one route; declare two routes", at: value)
+            } else {
+                draft.pubsubLocation = context.location(of: map.keyNode("sse") ?? value)
+                route.pubsub = PubSubDecoder.decodeSSE(value, context: context, draft: &draft)
+            }
         }
         draft.settings = route
         return draft

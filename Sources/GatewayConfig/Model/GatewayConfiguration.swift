@@ -307,6 +307,16 @@ public struct PubSubSettings: Sendable, Equatable {
     public var maxQueuedBytes: Int = 1024 * 1024
     /// Largest accepted client frame/message. (Extension.)
     public var maxMessageBytes: Int = 64 * 1024
+    /// Channels whose messages are kept in a bounded history (SPEC §9). nil = no history.
+    public var history: PubSubHistorySettings? = nil
+    /// Channel patterns with presence (who is subscribed, across instances).
+    public var presence: [String] = []
+    /// Publish budget (SPEC §9 `publish_rate`). nil = unlimited.
+    public var publishRate: PubSubPublishRate? = nil
+    /// `.sse` for `sse:` routes (Server-Sent Events, subscribe only).
+    public var transport: PubSubTransport = .websocket
+    /// SSE: how often a comment line keeps an idle stream open. (Extension; default 15 s.)
+    public var sseKeepalive: Duration = .seconds(15)
 
     public init() {}
 }

@@ -335,7 +335,7 @@ function renderRealtime(f) {
   const stat = (value, label, bad, id) => el("div", { class: "stat" + (bad ? " bad" : ""), id: id || "" }, el("b", {}, value), el("span", {}, label));
   const p = f.pubsub;
   root.replaceChildren(
-    stat(f.store.kind + (f.store.up ? " · up" : " · DOWN"), (f.store.url || "in-memory, this instance only") + " · on_error " + f.store.on_error + " · errors " + f.store.errors_total, !f.store.up, "store-state"),
+    stat(f.store.kind + (f.store.up ? " · up" : " · DOWN"), (f.store.url || (f.store.kind === "memory" ? "in-memory, this instance only" : f.store.kind + " " + Object.entries(f.store.topology || {}).map(function (e) { return e[0] + " " + e[1]; }).join(", "))) + " · on_error " + f.store.on_error + " · errors " + f.store.errors_total, !f.store.up, "store-state"),
     stat(fmt(f.totals.websockets), "open WebSockets" + (ws ? " (" + ws + ")" : "")),
     stat(fmt(p.messages_per_s.published) + " / " + fmt(p.messages_per_s.delivered), "pub/sub msgs/s published / delivered"),
     stat(fmt(p.slow_consumer_closes), "slow-consumer closes (1013)", p.slow_consumer_closes > 0),

@@ -14,7 +14,7 @@ final class DashboardSnapshot: Sendable {
         var registry: UpstreamRegistry
         var snapshots: SnapshotHolder
         var prometheus: PrometheusCollectorRegistry
-        var readiness: @Sendable () -> (ready: Bool, store: String)
+        var readiness: @Sendable () -> (ready: Bool, store: String, details: [(String, String)])
         var live: LiveStats
     }
 
@@ -98,7 +98,7 @@ final class DashboardSnapshot: Sendable {
         }
 
         let rateLimits: [JSONValue] = Self.rateLimitRows(metrics)
-        let (ready, storeState) = sources.readiness()
+        let (ready, storeState, topology) = sources.readiness()
         let document: JSONValue = .object([
             ("time", .string(JSONTextTime.iso8601(now))),
             ("uptime_s", .int(Int(now.timeIntervalSince(startedAt)))),
@@ -117,9 +117,11 @@ final class DashboardSnapshot: Sendable {
             (
                 "store",
                 .object([
-                    ("kind", .string(config.store.redisURL == nil ? "memory" : "redis")),
+                    ("kind", .string(Self.storeKind(config.store))),
                     ("up", .bool(ready)),
                     ("state", .string(storeState)),
+                    // Cluster: nodes; Sentinel: the current primary (the same members /readyz shows).
+                    ("topology", .object(topology.map { ($0.0, .string(Self.unquoted($0.1))) })),
                     ("url", config.store.redisURL.map { .string(DashboardSnapshot.redacted($0)) } ?? .null),
                     ("on_error", .string(config.store.onError.rawValue)),
                     ("errors_total", .int(Int(metrics.sum("gateway_store_errors_total")))),
@@ -261,6 +263,19 @@ enum JSONTextTime {
 
 extension DashboardSnapshot {
     /// `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0` (the page is for people, not secrets).
+    /// `memory`, `redis`, `cluster` or `sentinel`: which store the configuration names.
+    static func storeKind(_ store: StoreSettings) -> String {
+        if store.cluster != nil { return "cluster" }
+        if store.sentinel != nil { return "sentinel" }
+        return store.redisURL == nil ? "memory" : "redis"
+    }
+
+    /// A readiness detail is JSON text (`6`, `"127.0.0.1:6379"`); the dashboard shows it as plain text.
+    static func unquoted(_ json: String) -> String {
+        guard json.count >= 2, json.first == "\"", json.last == "\"" else { return json }
+        return String(json.dropFirst().dropLast())
+    }
+
     static func redacted(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex)
         else { return url }

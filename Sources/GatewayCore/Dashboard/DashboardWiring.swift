@@ -18,7 +18,7 @@ struct DashboardWiring: Sendable {
         registry: UpstreamRegistry,
         snapshots: SnapshotHolder,
         prometheus: PrometheusCollectorRegistry,
-        readiness: @escaping @Sendable () -> (ready: Bool, store: String),
+        readiness: @escaping @Sendable () -> (ready: Bool, store: String, details: [(String, String)]),
         logger: Logger
     ) throws -> DashboardWiring {
         let authenticator = try configuration.server.adminAuth.map {

@@ -49,6 +49,7 @@ public final class GatewayService: Service, Sendable {
         let accessLog = AccessLogWriter(target: config.server.accessLog)
         let observer = RequestObserver(accessLog: accessLog)
         let shared = try SharedState.make(configuration: config, environment: environment, group: group, logger: logger)
+        (shared.pubsub as? PubSubHub)?.configure(config, snapshots: snapshots)  // history channels follow reloads
         let services = GatewayServices(
             snapshots: snapshots,
             selector: RegistrySelector(registry: registry),

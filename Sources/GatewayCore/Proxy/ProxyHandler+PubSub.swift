@@ -18,6 +18,10 @@ extension ProxyHandler {
                     headers: [("Retry-After", "1")]))
             return
         }
+        if settings.transport == .sse {
+            beginSSE(exchange, route: route, settings: settings, endpoint: endpoint, context: context)
+            return
+        }
         guard exchange.isWebSocketUpgrade else {
             respondLocally(
                 exchange,
@@ -45,7 +49,8 @@ extension ProxyHandler {
             user: exchange.policy.sessionUser,
             initialChannels: PubSubQuery.channels(query),
             onClose: { observer.tunnelClosed(route: routeName) },
-            onSlowConsumer: { CoreMetrics.Counter(label: "gateway_pubsub_slow_consumers_total").increment() })
+            onSlowConsumer: { CoreMetrics.Counter(label: "gateway_pubsub_slow_consumers_total").increment() },
+            route: routeName, clientIP: exchange.clientIP)
         do {
             let pipeline = context.pipeline.syncOperations
             // Memory stays bounded per subscriber: past this much queued output the connection is closed with 1013.

@@ -51,10 +51,15 @@ final class LoopSubscribers {
 
     /// Writes `frame` (shared, never copied) to every local subscriber of `channel`; returns how many.
     func deliver(_ channel: String, frame: ByteBuffer) -> Int {
+        deliver(PubSubDelivery(channel: channel, frame: frame, data: ByteBuffer(), kind: .message(position: nil)))
+    }
+
+    /// Hands `delivery` (its frame shared, never copied) to every local subscriber of its channel; returns how many.
+    func deliver(_ delivery: PubSubDelivery) -> Int {
         eventLoop.preconditionInEventLoop()
-        guard let members = channels[channel] else { return 0 }
+        guard let members = channels[delivery.channel] else { return 0 }
         for (id, subscriber) in members {
-            subscriber.deliver(frame)
+            subscriber.deliver(delivery)
             needFlush[id] = subscriber
         }
         if !flushQueued, !needFlush.isEmpty {

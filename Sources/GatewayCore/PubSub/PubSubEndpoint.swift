@@ -21,4 +21,10 @@ protocol PubSubSubscriber: AnyObject {
     func deliver(_ frame: ByteBuffer)
     /// Flushes what `deliver` wrote (called once per batch of deliveries on this loop).
     func flushDeliveries()
+    /// A delivery with its position (history channels) or a presence event; by default writes the shared frame.
+    func deliver(_ delivery: PubSubDelivery)
+}
+
+extension PubSubSubscriber {
+    func deliver(_ delivery: PubSubDelivery) { deliver(delivery.frame) }
 }

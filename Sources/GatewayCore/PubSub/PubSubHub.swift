@@ -1,3 +1,4 @@
+import GatewayConfig
 import GatewayRedis
 import Logging
 import NIOConcurrencyHelpers
@@ -19,25 +20,49 @@ import NIOCore
 /// let hub = PubSubHub.redis(client: client, configuration: redisConfiguration, keyPrefix: "gw:", group: group, logger: logger)
 /// let admin = PubSubAdmin(hub: hub)           // POST /publish/CHANNEL
 /// ```
-final class PubSubHub: PubSubEndpoint {
+final class PubSubHub: RealtimeEndpoint {
     private let fanout: LocalFanout
     private let client: RedisClient?
     private let subscriber: (any RedisChannelSubscriber)?
     /// `PUBLISH`, or `SPUBLISH` on a Redis Cluster (sharded pub/sub): the one place choosing it.
-    private let publishCommand: ByteBuffer
+    private let publishCommand: String
     /// `{key_prefix}ch:`
     let channelPrefix: String
     let metrics: PubSubMetrics
     private let logger: Logger
+    /// History channels of the in-memory store (unused with Redis).
+    private let memoryHistory = MemoryHistory()
+    let presence: PresenceTracker
+    /// Which channels keep history: from the configuration, refreshed when a reload swaps the snapshot.
+    private let policies = NIOLockedValueBox<(version: Int, policies: ChannelPolicies)>((0, .empty))
+    private let snapshots = NIOLockedValueBox<SnapshotHolder?>(nil)
 
     private init(client: RedisClient?, subscriber: (any RedisChannelSubscriber)?, fanout: LocalFanout, channelPrefix: String, logger: Logger) {
         self.client = client
-        self.publishCommand = ByteBuffer(string: client?.publishCommand ?? "PUBLISH")
+        self.publishCommand = client?.publishCommand ?? "PUBLISH"
         self.subscriber = subscriber
         self.fanout = fanout
         self.channelPrefix = channelPrefix
         self.metrics = fanout.metrics
         self.logger = logger
+        self.presence = PresenceTracker(client: client) { channelPrefix + $0 }
+    }
+
+    /// Takes the history channels of `configuration` (at start) and follows `snapshots` afterwards (reloads).
+    func configure(_ configuration: GatewayConfiguration, snapshots holder: SnapshotHolder? = nil) {
+        policies.withLockedValue { $0 = (holder?.current.version ?? 0, ChannelPolicies(configuration: configuration)) }
+        snapshots.withLockedValue { $0 = holder }
+    }
+
+    private var currentPolicies: ChannelPolicies {
+        guard let holder = snapshots.withLockedValue({ $0 }) else { return policies.withLockedValue { $0.policies } }
+        let snapshot = holder.current
+        return policies.withLockedValue { cached in
+            if cached.version != snapshot.version {
+                cached = (snapshot.version, ChannelPolicies(configuration: snapshot.configuration))
+            }
+            return cached.policies
+        }
     }
 
     /// Single instance, no Redis: publishes reach this process's subscribers only.
@@ -61,16 +86,21 @@ final class PubSubHub: PubSubEndpoint {
         let subscriber = client.makeSubscriber(eventLoop: group.next()) { redisChannel, payload in
             guard redisChannel.hasPrefix(prefix) else { return }
             let channel = String(redisChannel.utf8.dropFirst(prefix.utf8.count))!
-            guard let data = PubSubData.fromRedisPayload(payload) else {
+            switch RealtimePayload.parse(payload) {
+            case .message(let data, let position):
+                fanout.deliver(channel, data: data, position: position)
+            case .presence(let kind, let member):
+                fanout.deliverPresence(channel, kind, member)
+            case nil:
                 fanout.metrics.dropped.increment()
                 logger.warning(
                     "pub/sub message from Redis is not JSON; dropped", metadata: ["channel": "\(channel)"])
-                return
             }
-            fanout.deliver(channel, data: data)
         }
         subscriber.start()
-        return PubSubHub(client: client, subscriber: subscriber, fanout: fanout, channelPrefix: prefix, logger: logger)
+        let hub = PubSubHub(client: client, subscriber: subscriber, fanout: fanout, channelPrefix: prefix, logger: logger)
+        hub.presence.start(on: group.next())
+        return hub
     }
 
     var isRedis: Bool { subscriber != nil }
@@ -98,6 +128,13 @@ final class PubSubHub: PubSubEndpoint {
     }
 
     func publish(_ channel: String, data: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard historyLimits(for: channel) == nil else {
+            return publishReturningPosition(channel, data: data, on: eventLoop).map { _ in }
+        }
+        return publishPlain(channel, data: data, on: eventLoop)
+    }
+
+    private func publishPlain(_ channel: String, data: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard let client else {
             metrics.published.increment()
             fanout.deliver(channel, data: data)
@@ -109,7 +146,7 @@ final class PubSubHub: PubSubEndpoint {
         payload.writeStaticString("{\"data\":")
         payload.writeBuffer(&data)
         payload.writeStaticString("}")
-        let arguments = [publishCommand, ByteBuffer(string: channelPrefix + channel), payload]
+        let arguments = [ByteBuffer(string: publishCommand), ByteBuffer(string: channelPrefix + channel), payload]
         let metrics = self.metrics
         return client.send(arguments, on: eventLoop).map { _ in metrics.published.increment() }
     }
@@ -120,7 +157,104 @@ final class PubSubHub: PubSubEndpoint {
     }
 
     func shutdown() async {
+        presence.stop()
         await subscriber?.shutdown()
+    }
+
+    // MARK: History and presence (SPEC §9)
+
+    func historyLimits(for channel: String) -> HistoryLimits? {
+        currentPolicies.historyLimits(for: channel)
+    }
+
+    func publishReturningPosition(_ channel: String, data: ByteBuffer, on eventLoop: any EventLoop)
+        -> EventLoopFuture<StreamPosition?>
+    {
+        guard let limits = historyLimits(for: channel) else {
+            return publishPlain(channel, data: data, on: eventLoop).map { nil }
+        }
+        let metrics = self.metrics
+        guard let client else {
+            metrics.published.increment()
+            let fanout = self.fanout
+            let position = memoryHistory.append(channel, data: data, limits: limits) { position in
+                fanout.deliver(channel, data: data, position: position)
+            }
+            return eventLoop.makeSucceededFuture(position)
+        }
+        let redisChannel = channelPrefix + channel
+        let keys = HistoryKeys(redisChannel: redisChannel)
+        let arguments = [
+            redisChannel, String(buffer: data), String(limits.size), String(limits.ttlMilliseconds),
+            StreamPosition.newEpoch(), publishCommand,
+        ]
+        return client.evaluate(HistoryScripts.publish, keys: [keys.stream, keys.meta], arguments: arguments, on: eventLoop)
+            .flatMapThrowing { reply in
+                guard let items = reply.array, items.count == 2, let offset = items[0].int, offset > 0,
+                    let epoch = items[1].string
+                else { throw RedisError.server("unexpected reply of the history publish script: \(reply)") }
+                metrics.published.increment()
+                return StreamPosition(offset: UInt64(offset), epoch: epoch)
+            }
+    }
+
+    func readHistory(_ channel: String, query: HistoryQuery, create: Bool, on eventLoop: any EventLoop)
+        -> EventLoopFuture<HistoryRead>
+    {
+        let limits = historyLimits(for: channel)
+        PubSubMetrics.historyReads.increment()
+        guard let client else {
+            return eventLoop.makeSucceededFuture(memoryHistory.read(channel, query: query, limits: limits, create: create))
+        }
+        let keys = HistoryKeys(redisChannel: channelPrefix + channel)
+        let (mode, n): (String, String) =
+            switch query {
+            case .after(let offset): ("after", String(offset))
+            case .last(let count): ("last", String(count))
+            case .position: ("position", "0")
+            }
+        let ttl = String(limits?.ttlMilliseconds ?? 600_000)
+        return client.evaluate(
+            HistoryScripts.read, keys: [keys.stream, keys.meta],
+            arguments: [mode, n, StreamPosition.newEpoch(), ttl, create ? "1" : "0"], on: eventLoop
+        ).flatMapThrowing { reply in
+            guard let read = HistoryScripts.parseRead(reply, query: query) else {
+                throw RedisError.server("unexpected reply of the history read script")
+            }
+            return read
+        }
+    }
+
+    func presenceJoin(_ channel: String, _ member: PresenceMember, route: String, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Void>
+    {
+        presence.join(channel, member, route: route, on: eventLoop, announce: announcer(channel, member, on: eventLoop))
+    }
+
+    func presenceLeave(_ channel: String, _ member: PresenceMember, on eventLoop: any EventLoop) {
+        presence.leave(channel, member, on: eventLoop, announce: announcer(channel, member, on: eventLoop))
+    }
+
+    func presenceMembers(_ channel: String, on eventLoop: any EventLoop) -> EventLoopFuture<[String]> {
+        presence.members(channel, on: eventLoop)
+    }
+
+    /// Publishes a join/leave on the channel (Redis: to every instance; memory: locally).
+    private func announcer(_ channel: String, _ member: PresenceMember, on eventLoop: any EventLoop)
+        -> @Sendable (RealtimePayload.PresenceEvent) -> EventLoopFuture<Void>
+    {
+        let client = self.client
+        let fanout = self.fanout
+        let redisChannel = channelPrefix + channel
+        let publishCommand = self.publishCommand
+        return { kind in
+            guard let client else {
+                fanout.deliverPresence(channel, kind, member)
+                return eventLoop.makeSucceededVoidFuture()
+            }
+            let payload = RealtimePayload.presencePayload(kind, member)
+            return client.send([publishCommand, redisChannel, payload], on: eventLoop).map { _ in }
+        }
     }
 }
 
@@ -204,16 +338,28 @@ final class LocalFanout: Sendable {
     }
 
     /// Frames `data` once and hands the frame to every loop with subscribers of `channel` (one task per loop).
-    func deliver(_ channel: String, data: ByteBuffer) {
+    func deliver(_ channel: String, data: ByteBuffer, position: StreamPosition? = nil) {
         metrics.received.increment()
         let members = state.withLockedValue { $0.channels[channel] } ?? []
         guard !members.isEmpty else { return }
-        let frame = PubSubFrames.message(channel: channel, data: data, allocator: allocator)
+        let frame = PubSubFrames.message(channel: channel, data: data, position: position, allocator: allocator)
+        hand(PubSubDelivery(channel: channel, frame: frame, data: data, kind: .message(position: position)), to: members)
+    }
+
+    /// A join/leave, framed once, to every local subscriber of `channel` (each decides whether to show it).
+    func deliverPresence(_ channel: String, _ kind: RealtimePayload.PresenceEvent, _ member: PresenceMember) {
+        let members = state.withLockedValue { $0.channels[channel] } ?? []
+        guard !members.isEmpty else { return }
+        let frame = PubSubFrames.presenceEvent(kind, channel: channel, member: member, allocator: allocator)
+        hand(PubSubDelivery(channel: channel, frame: frame, data: ByteBuffer(), kind: .presence(kind, member)), to: members)
+    }
+
+    private func hand(_ delivery: PubSubDelivery, to members: [Member]) {
         let delivered = metrics.delivered
         for member in members {
             let subscribers = member.subscribers
             subscribers.eventLoop.execute {
-                let count = subscribers.value.deliver(channel, frame: frame)
+                let count = subscribers.value.deliver(delivery)
                 if count > 0 { delivered.increment(by: count) }
             }
         }

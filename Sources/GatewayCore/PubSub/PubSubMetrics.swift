@@ -9,4 +9,12 @@ struct PubSubMetrics: Sendable {
     let received = CoreMetrics.Counter(label: "gateway_pubsub_messages_total", dimensions: [("direction", "received")])
     let delivered = CoreMetrics.Counter(label: "gateway_pubsub_messages_total", dimensions: [("direction", "delivered")])
     let dropped = CoreMetrics.Counter(label: "gateway_pubsub_messages_total", dimensions: [("direction", "dropped")])
+
+    /// `gateway_pubsub_history_reads_total`: history reads from the store (recoveries, history frames, admin).
+    static let historyReads = CoreMetrics.Counter(label: "gateway_pubsub_history_reads_total")
+
+    /// `gateway_pubsub_recoveries_total{result}`: subscribes with `since` (and gap repairs): `recovered` or `failed`.
+    static func recovery(_ recovered: Bool) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: "gateway_pubsub_recoveries_total", dimensions: [("result", recovered ? "recovered" : "failed")])
+    }
 }

@@ -6,6 +6,12 @@ enum PubSubRequest: Equatable {
     case unsubscribe(channel: String)
     /// `data` holds the exact JSON text of the message's `data` value.
     case publish(channel: String, data: ByteBuffer)
+    /// `subscribe` with `"since":{"offset":N,"epoch":"E"}` (SPEC §9): resume after offset N.
+    case recover(channel: String, since: StreamPosition)
+    /// `{"type":"history","channel":…,"limit":N}`: the newest N retained messages (limit defaults to all retained).
+    case history(channel: String, limit: Int?)
+    /// `{"type":"presence","channel":…}`.
+    case presence(channel: String)
 
     /// Why a text message is not a valid request; rendered as an `error` frame with code `bad_request`.
     enum Problem: Error, Equatable {
@@ -16,16 +22,21 @@ enum PubSubRequest: Equatable {
         case missingChannel
         case invalidChannel
         case missingData
+        case invalidSince
+        case invalidLimit
 
         var message: String {
             switch self {
             case .notJSON: return "The message is not valid JSON."
             case .notAnObject: return "The message must be a JSON object."
             case .missingType: return "The message needs a string \"type\"."
-            case .unknownType(let type): return "Unknown message type \"\(type)\" (use subscribe, unsubscribe or publish)."
+            case .unknownType(let type):
+                return "Unknown message type \"\(type)\" (use subscribe, unsubscribe, publish, history or presence)."
             case .missingChannel: return "The message needs a string \"channel\"."
             case .invalidChannel: return PubSubChannelName.rule
             case .missingData: return "A publish message needs \"data\"."
+            case .invalidSince: return "\"since\" must be {\"offset\": N, \"epoch\": \"E\"} with N a non-negative integer."
+            case .invalidLimit: return "\"limit\" must be a non-negative integer."
             }
         }
     }
@@ -37,6 +48,8 @@ enum PubSubRequest: Equatable {
             var type: String?
             var channel: String?
             var data: Range<Int>?
+            var since: Range<Int>?
+            var limit: Range<Int>?
             do throws(JSONScanner.Failure) {
                 scanner.skipWhitespace()
                 guard scanner.peek == UInt8(ascii: "{") else {
@@ -60,6 +73,10 @@ enum PubSubRequest: Equatable {
                             channel = try scanner.readString()
                         case "data":
                             data = try scanner.skipValue()
+                        case "since":
+                            since = try scanner.skipValue()
+                        case "limit":
+                            limit = try scanner.skipValue()
                         default:
                             _ = try scanner.skipValue()
                         }
@@ -76,12 +93,20 @@ enum PubSubRequest: Equatable {
                 return .failure(.notJSON)
             }
             guard let type else { return .failure(.missingType) }
-            let known = ["subscribe", "unsubscribe", "publish"]
+            let known = ["subscribe", "unsubscribe", "publish", "history", "presence"]
             guard known.contains(type) else { return .failure(.unknownType(type)) }
             guard let channel else { return .failure(.missingChannel) }
             guard PubSubChannelName.isValid(channel) else { return .failure(.invalidChannel) }
             switch type {
-            case "subscribe": return .success(.subscribe(channel: channel))
+            case "subscribe":
+                guard let since else { return .success(.subscribe(channel: channel)) }
+                guard let position = Self.position(bytes, since) else { return .failure(.invalidSince) }
+                return .success(.recover(channel: channel, since: position))
+            case "history":
+                guard let limit else { return .success(.history(channel: channel, limit: nil)) }
+                guard let value = UInt64(decimal: bytes, limit) else { return .failure(.invalidLimit) }
+                return .success(.history(channel: channel, limit: Int(clamping: value)))
+            case "presence": return .success(.presence(channel: channel))
             case "unsubscribe": return .success(.unsubscribe(channel: channel))
             default:
                 guard let data else { return .failure(.missingData) }
@@ -89,6 +114,41 @@ enum PubSubRequest: Equatable {
                     .publish(channel: channel, data: message.getSlice(at: message.readerIndex + data.lowerBound, length: data.count)!))
             }
         }
+    }
+}
+
+extension PubSubRequest {
+    /// `{"offset":N,"epoch":"E"}` at `range` of `bytes`.
+    fileprivate static func position(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> StreamPosition? {
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[range])
+        var scanner = JSONScanner(slice)
+        var offset: UInt64?
+        var epoch: String?
+        guard scanner.peek == UInt8(ascii: "{") else { return nil }
+        scanner.index += 1
+        do throws(JSONScanner.Failure) {
+            while true {
+                scanner.skipWhitespace()
+                let key = try scanner.readString()
+                try scanner.expect(UInt8(ascii: ":"))
+                scanner.skipWhitespace()
+                if key == "epoch", scanner.peek == UInt8(ascii: "\"") {
+                    epoch = try scanner.readString()
+                } else {
+                    let value = try scanner.skipValue()
+                    if key == "offset" { offset = UInt64(decimal: slice, value) }
+                }
+                scanner.skipWhitespace()
+                guard let next = scanner.peek else { return nil }
+                scanner.index += 1
+                if next == UInt8(ascii: "}") { break }
+                guard next == UInt8(ascii: ",") else { return nil }
+            }
+        } catch {
+            return nil
+        }
+        guard let offset, let epoch, epoch.utf8.count <= 64 else { return nil }
+        return StreamPosition(offset: offset, epoch: epoch)
     }
 }
 

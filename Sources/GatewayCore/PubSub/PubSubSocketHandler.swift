@@ -32,8 +32,13 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private let onSlowConsumer: () -> Void
     private var context: ChannelHandlerContext?
     private var state = State.open
-    /// Channels this connection subscribed to (few; linear search is fine).
-    private var channels: [String] = []
+    /// This connection's channels, recovery merges and presence (created once the handler is in a pipeline).
+    private var session: ChannelSession?
+    private var channels: [String] { session?.channels ?? [] }
+    let routeName: String
+    let clientIP: String?
+    /// `publish_rate` with `key: connection` (the other keys use `SharedPublishBudgets`).
+    private var publishBudget: PublishBudget?
     /// The message being reassembled from fragments, if any.
     private var fragments: ByteBuffer?
     /// A keepalive ping went out after `client_idle` of silence and nothing has come back since.
@@ -61,8 +66,13 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         user: String?,
         initialChannels: [String],
         onClose: @escaping () -> Void,
-        onSlowConsumer: @escaping () -> Void = {}
+        onSlowConsumer: @escaping () -> Void = {},
+        route: String = "",
+        clientIP: String? = nil
     ) {
+        self.routeName = route
+        self.clientIP = clientIP
+        if let rate = settings.publishRate, rate.key == .connection { publishBudget = PublishBudget(rate) }
         self.endpoint = endpoint
         self.settings = settings
         self.user = user
@@ -75,6 +85,9 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        session = ChannelSession(
+            endpoint: endpoint, subscriber: self, route: routeName, user: user, presence: settings.presence,
+            eventLoop: context.eventLoop)
         for channel in initialChannels { subscribe(channel) }
         context.flush()
     }
@@ -95,10 +108,7 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         closeTimer?.cancel()
         closeTimer = nil
         fragments = nil
-        if let eventLoop = context?.eventLoop {
-            for channel in channels { endpoint.unsubscribe(channel, self, on: eventLoop) }
-        }
-        channels = []
+        if let eventLoop = context?.eventLoop { session?.unsubscribeAll(on: eventLoop) }
         onClose()
     }
 
@@ -253,19 +263,22 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             sendError(code: "bad_request", message: problem.message, channel: nil)
         case .success(.subscribe(let channel)):
             subscribe(channel)
+        case .success(.recover(let channel, let since)):
+            subscribe(channel, since: since)
+        case .success(.history(let channel, let limit)):
+            history(channel, limit: limit)
+        case .success(.presence(let channel)):
+            presence(channel)
         case .success(.unsubscribe(let channel)):
-            if let index = channels.firstIndex(of: channel), let eventLoop = context?.eventLoop {
-                channels.remove(at: index)
-                endpoint.unsubscribe(channel, self, on: eventLoop)
-            }
+            if let eventLoop = context?.eventLoop { session?.unsubscribe(channel, on: eventLoop) }
             send(PubSubFrames.confirmation("unsubscribed", channel: channel, allocator: allocator))
         case .success(.publish(let channel, let data)):
             publish(channel, data: data)
         }
     }
 
-    private func subscribe(_ channel: String) {
-        guard state == .open, let context else { return }
+    private func subscribe(_ channel: String, since: StreamPosition? = nil) {
+        guard state == .open, let context, let session else { return }
         guard PubSubChannelName.isValid(channel) else {
             sendError(code: "bad_request", message: PubSubChannelName.rule, channel: channel)
             return
@@ -281,15 +294,10 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                     message: "A connection may hold at most \(Self.maxSubscriptions) subscriptions.", channel: channel)
                 return
             }
-            channels.append(channel)
             // `subscribed` promises that what is published from now on arrives, so it waits for the store to
-            // confirm. It still precedes every message of the channel: none arrives before that confirmation.
-            // Runs at once when already confirmed (in memory, or another local subscriber's channel).
-            endpoint.subscribe(channel, self, on: context.eventLoop).assumeIsolated().whenComplete { [self] _ in
-                guard channels.contains(channel) else { return }  // unsubscribed meanwhile: "unsubscribed" was sent
-                send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
-                self.context?.flush()
-            }
+            // confirm (and, on history channels, for the history read that recovery needs). It still precedes every
+            // message of the channel: the session holds them back until then (see `ChannelSession`).
+            session.subscribe(channel, since: since, on: context.eventLoop)
         } else {
             send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
         }
@@ -299,6 +307,12 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard let context else { return }
         guard ChannelPattern.anyMatches(settings.publish, channel: channel, user: user) else {
             sendError(code: "forbidden", message: "You may not publish to this channel.", channel: channel)
+            return
+        }
+        guard admitPublish() else {
+            sendError(
+                code: "rate_limited", message: "Too many publishes; slow down (publish_rate of this route).",
+                channel: channel)
             return
         }
         guard pendingPublishes < Self.maxPendingPublishes else {
@@ -348,7 +362,73 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         context.write(wrapOutboundOut(frame), promise: nil)
     }
 
+    /// `publish_rate` (SPEC §9): per connection, or shared by the connections of a user / client address here.
+    private func admitPublish() -> Bool {
+        guard let rate = settings.publishRate else { return true }
+        let now = NIODeadline.now().microseconds
+        switch rate.key {
+        case .sessionUser where user != nil:
+            return SharedPublishBudgets.shared.admit("\(routeName)\u{0}u\u{0}\(user!)", rate: rate, now: now)
+        case .clientIP where clientIP != nil:
+            return SharedPublishBudgets.shared.admit("\(routeName)\u{0}ip\u{0}\(clientIP!)", rate: rate, now: now)
+        default:
+            if publishBudget == nil { publishBudget = PublishBudget(rate) }
+            return publishBudget!.admit(now: now)
+        }
+    }
+
+    /// `{"type":"history",…}` → the newest `limit` retained messages with the stream position.
+    private func history(_ channel: String, limit: Int?) {
+        guard let context, let realtime = endpoint as? any RealtimeEndpoint else { return }
+        guard ChannelPattern.anyMatches(settings.subscribe, channel: channel, user: user) else {
+            sendError(code: "forbidden", message: "You may not read this channel.", channel: channel)
+            return
+        }
+        guard let limits = realtime.historyLimits(for: channel) else {
+            sendError(code: "no_history", message: "This channel keeps no history.", channel: channel)
+            return
+        }
+        let count = min(limit ?? limits.size, limits.size)
+        realtime.readHistory(channel, query: .last(count), create: false, on: context.eventLoop).assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let read):
+                    send(PubSubFrames.history(channel: channel, read: read, allocator: allocator))
+                case .failure(let error):
+                    sendError(code: "unavailable", message: "The history could not be read: \(error).", channel: channel)
+                }
+                self.context?.flush()
+            }
+    }
+
+    /// `{"type":"presence",…}` → who is subscribed, across instances.
+    private func presence(_ channel: String) {
+        guard let context, let realtime = endpoint as? any RealtimeEndpoint else { return }
+        guard ChannelPattern.anyMatches(settings.subscribe, channel: channel, user: user) else {
+            sendError(code: "forbidden", message: "You may not read this channel.", channel: channel)
+            return
+        }
+        guard session?.hasPresence(channel) == true else {
+            sendError(code: "no_presence", message: "This channel has no presence on this route.", channel: channel)
+            return
+        }
+        realtime.presenceMembers(channel, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let clients):
+                send(PubSubFrames.presence(channel: channel, clients: clients, allocator: allocator))
+            case .failure(let error):
+                sendError(code: "unavailable", message: "Presence could not be read: \(error).", channel: channel)
+            }
+            self.context?.flush()
+        }
+    }
+
     // MARK: Deliveries (PubSubSubscriber)
+
+    func deliver(_ delivery: PubSubDelivery) {
+        guard state == .open else { return }
+        if let session { session.receive(delivery) } else { deliver(delivery.frame) }
+    }
 
     func deliver(_ frame: ByteBuffer) {
         guard state == .open, let context else { return }
@@ -371,8 +451,7 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     private func unsubscribeAll() {
         guard let eventLoop = context?.eventLoop else { return }
-        for channel in channels { endpoint.unsubscribe(channel, self, on: eventLoop) }
-        channels = []
+        session?.unsubscribeAll(on: eventLoop)
     }
 
     /// Starts the closing handshake with `code`: the close frame goes out after what is queued, then the connection
@@ -389,5 +468,27 @@ final class PubSubSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                 channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
             }
         closeTimer = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
+    }
+}
+
+extension PubSubSocketHandler: ChannelSessionOutput {
+    func sessionSubscribed(_ channel: String, recovered: Bool?, position: StreamPosition?) {
+        if recovered == nil, position == nil {
+            send(PubSubFrames.confirmation("subscribed", channel: channel, allocator: allocator))
+        } else {
+            send(PubSubFrames.subscribed(channel: channel, recovered: recovered, position: position, allocator: allocator))
+        }
+    }
+
+    func sessionDeliver(_ delivery: PubSubDelivery) {
+        deliver(delivery.frame)
+    }
+
+    func sessionHistoryFailed(_ channel: String, error: any Error) {
+        sendError(code: "unavailable", message: "The channel's history could not be read: \(error).", channel: channel)
+    }
+
+    func sessionFlush() {
+        context?.flush()
     }
 }

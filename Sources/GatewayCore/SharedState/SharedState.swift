@@ -90,6 +90,7 @@ struct SharedState: Sendable {
             } else {
                 PubSubHub.inMemory(logger: logger)
             }
+        hub.configure(configuration)
         adminParts.append(PubSubAdmin(hub: hub))
 
         return SharedState(
