@@ -67,7 +67,10 @@ import Testing
             == RedisURL(address: .tcp(host: "cache", port: 6380), username: "user", password: "p@ss", database: 3))
         #expect(try RedisURL.parse("redis://:secret@cache") == RedisURL(address: .tcp(host: "cache", port: 6379), password: "secret"))
         #expect(try RedisURL.parse("unix:///run/redis.sock?db=2") == RedisURL(address: .unix(path: "/run/redis.sock"), database: 2))
-        for bad in ["rediss://h:1", "http://h:1", "redis://", "redis://h:1/x", "unix://relative", "redis://h:0"] {
+        #expect(try RedisURL.parse("rediss://h:6380/2").tls)
+        #expect(try RedisURL.parse("rediss://h:6380/2").database == 2)
+        #expect(try RedisURL.parse("redis://h:6380").tls == false)
+        for bad in ["rediss://", "rediss://h:0", "http://h:1", "redis://", "redis://h:1/x", "unix://relative", "redis://h:0"] {
             #expect(throws: ValueParseError.self) { try RedisURL.parse(bad) }
         }
     }
@@ -75,7 +78,9 @@ import Testing
     @Test func replicaURLs() throws {
         #expect(try ReplicaURLParser.parse("http://127.0.0.1:9001/") == ReplicaSettings(url: "http://127.0.0.1:9001", host: "127.0.0.1", port: 9001))
         #expect(try ReplicaURLParser.parse("http://app.internal:80").host == "app.internal")
-        for bad in ["http://h", "http://h:0", "https://h:1", "http://u@h:1", "http://h:1/p", "h:1", "http://:1"] {
+        #expect(try ReplicaURLParser.parse("https://app.internal:9443/") == ReplicaSettings(url: "https://app.internal:9443", host: "app.internal", port: 9443, tls: true))
+        #expect(try ReplicaURLParser.parse("http://app.internal:80").tls == false)
+        for bad in ["http://h", "http://h:0", "https://h", "https://u@h:1", "https://h:1/p", "http://u@h:1", "http://h:1/p", "h:1", "http://:1"] {
             #expect(throws: ValueParseError.self) { try ReplicaURLParser.parse(bad) }
         }
     }

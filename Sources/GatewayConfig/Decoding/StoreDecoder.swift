@@ -2,7 +2,7 @@ import Yams
 
 /// `store:` — Redis URL (checked, kept as written), key prefix, command timeout, failure policy.
 enum StoreDecoder {
-    static let keys = ["redis", "key_prefix", "command_timeout", "on_error"]
+    static let keys = ["redis", "key_prefix", "command_timeout", "on_error", "tls"]
 
     static func decode(_ node: Node, context: DecodeContext) -> StoreSettings {
         var store = StoreSettings()
@@ -21,6 +21,9 @@ enum StoreDecoder {
         }
         if let value = map["on_error"], let policy = context.enumeration(value, key: "on_error", as: StoreFailurePolicy.self) {
             store.onError = policy
+        }
+        if let value = map["tls"] {
+            store.tls = ListenersDecoder.clientTLS(value, what: "store.tls", allowServerName: true, context: context)
         }
         return store
     }

@@ -1,3 +1,4 @@
+import GatewayTLS
 import NIOCore
 
 /// Where and how to reach Redis. Built from the `store.redis` URL of the gateway configuration.
@@ -20,6 +21,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// First reconnect delay; doubles per failed attempt up to `maximumReconnectDelay` (with jitter).
     public var initialReconnectDelay: TimeAmount = .milliseconds(50)
     public var maximumReconnectDelay: TimeAmount = .seconds(2)
+    /// `rediss://` URLs set `useTLS`; the context (trust, client certificate) comes from `store.tls` and must be set
+    /// before connecting. Commands and pub/sub both go over it.
+    public var useTLS: Bool = false
+    public var tls: ClientTLSContext? = nil
 
     public init(
         address: Address,
@@ -55,7 +60,11 @@ enum RedisURLParser {
         if url.hasPrefix("unix://") {
             return try parseUnix(String(url.dropFirst("unix://".count)), fail: fail)
         }
-        if url.hasPrefix("rediss://") { throw fail("TLS (rediss://) is not supported") }
+        if url.hasPrefix("rediss://") {
+            var config = try parseTCP(String(url.dropFirst("rediss://".count)), fail: fail)
+            config.useTLS = true
+            return config
+        }
         throw fail("expected redis://[user:pass@]host:port/db or unix:///path[?db=N]")
     }
 

@@ -1,0 +1,153 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import X509
+
+/// What one HTTPS listener serves, as plain paths (already resolved against the configuration file's directory).
+public struct ServerTLSSpec: Sendable, Equatable {
+    public struct CertificatePair: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    public enum MinimumVersion: String, Sendable, Equatable, CaseIterable {
+        case tls12 = "1.2"
+        case tls13 = "1.3"
+    }
+
+    /// The first is the default (no SNI, or no SAN matches).
+    public var certificates: [CertificatePair]
+    public var minimumVersion: MinimumVersion
+    /// PEM bundle of CAs whose client certificates are required (mTLS); nil = no client certificates asked.
+    public var clientCA: String?
+
+    public init(certificates: [CertificatePair], minimumVersion: MinimumVersion = .tls12, clientCA: String? = nil) {
+        self.certificates = certificates
+        self.minimumVersion = minimumVersion
+        self.clientCA = clientCA
+    }
+}
+
+/// The TLS state of one HTTPS listener: the certificates loaded from disk and an `NIOSSLContext` built from them.
+///
+/// Reloading builds a complete new context first and swaps it in only when every file loaded, so a broken file leaves
+/// the old certificates serving. Open connections keep the context they were created with; new handshakes use the
+/// new one.
+public final class ServerTLSContext: Sendable {
+    private let current: NIOLockedValueBox<NIOSSLContext>
+    private let currentSpec: NIOLockedValueBox<ServerTLSSpec>
+
+    public init(spec: ServerTLSSpec) throws(TLSFileError) {
+        let context = try Self.build(spec)
+        self.current = NIOLockedValueBox(context)
+        self.currentSpec = NIOLockedValueBox(spec)
+    }
+
+    /// Rebuilds from `spec` (the files are read again even when the paths did not change); on error the old
+    /// context stays.
+    public func reload(spec: ServerTLSSpec) throws(TLSFileError) {
+        let context = try Self.build(spec)
+        current.withLockedValue { $0 = context }
+        currentSpec.withLockedValue { $0 = spec }
+    }
+
+    public var spec: ServerTLSSpec { currentSpec.withLockedValue { $0 } }
+
+    /// A handler for a new connection, bound to the context current now.
+    public func makeHandler() -> NIOSSLServerHandler {
+        NIOSSLServerHandler(context: current.withLockedValue { $0 })
+    }
+
+    /// Loads every file and checks each key against its certificate, then builds the context.
+    static func build(_ spec: ServerTLSSpec) throws(TLSFileError) -> NIOSSLContext {
+        guard let first = spec.certificates.first else {
+            throw TLSFileError(path: "tls.certificates", reason: "at least one certificate is needed")
+        }
+        var chains: [[NIOSSLCertificate]] = []
+        var keys: [NIOSSLPrivateKey] = []
+        var names: [[String]] = []
+        for pair in spec.certificates {
+            let chain = try PEMFiles.certificateChain(pair.certificate)
+            let key = try PEMFiles.privateKey(pair.key)
+            let leaf = try PEMFiles.parsed(chain[0], path: pair.certificate)
+            var dnsNames: [String] = []
+            for name in (try? leaf.extensions.subjectAlternativeNames) ?? nil ?? SubjectAlternativeNames() {
+                if case .dnsName(let dns) = name { dnsNames.append(dns) }
+            }
+            // A key that does not belong to its certificate fails here, naming the key file.
+            do {
+                _ = try NIOSSLContext(configuration: .makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+            } catch {
+                throw TLSFileError(path: pair.key, reason: "does not match certificate \(pair.certificate) (\(error))")
+            }
+            chains.append(chain)
+            keys.append(key)
+            names.append(dnsNames)
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chains[0].map { .certificate($0) }, privateKey: .privateKey(keys[0]))
+        configuration.minimumTLSVersion = spec.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
+        configuration.applicationProtocols = ["http/1.1"]
+        if let clientCA = spec.clientCA {
+            let roots = try PEMFiles.certificateChain(clientCA)
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates(roots)
+            configuration.sendCANameList = true
+        }
+        if chains.count > 1 {
+            let matcher = SNIMatcher(names: names)
+            let overrides: [NIOSSLContextConfigurationOverride] = zip(chains, keys).map { chain, key in
+                var override = NIOSSLContextConfigurationOverride()
+                override.certificateChain = chain.map { .certificate($0) }
+                override.privateKey = .privateKey(key)
+                return override
+            }
+            configuration.sslContextCallback = { values, promise in
+                let index = matcher.index(for: values.serverHostname)
+                promise.succeed(index == 0 ? .noChanges : overrides[index])
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw TLSFileError(path: first.certificate, reason: "TLS context cannot be built (\(error))")
+        }
+    }
+}
+
+/// The subject of a verified client certificate in RFC 4514 form (`CN=alice,O=Example`), or nil.
+public enum ClientCertificateSubject {
+    public static func subject(of certificate: NIOSSLCertificate?) -> String? {
+        guard let certificate, let bytes = try? certificate.toDERBytes(),
+            let parsed = try? Certificate(derEncoded: bytes)
+        else { return nil }
+        return parsed.subject.description
+    }
+}
+
+/// Short, stable labels for `gateway_tls_handshake_failures_total{reason}`.
+public enum HandshakeFailureReason {
+    public static func classify(_ error: any Error) -> String {
+        let text = String(describing: error).uppercased()
+        if text.contains("HTTP_REQUEST") || text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTPS_PROXY_REQUEST") {
+            return "not_tls"
+        }
+        if text.contains("UNSUPPORTED_PROTOCOL") || text.contains("PROTOCOL_VERSION") { return "protocol_version" }
+        if text.contains("NO_SHARED_CIPHER") || text.contains("NO_CIPHERS") { return "no_shared_cipher" }
+        if text.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE") { return "client_certificate_missing" }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") { return "client_certificate_invalid" }
+        if text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE")
+            || text.contains("ALERT_CERTIFICATE")
+        {
+            return "certificate_rejected_by_client"
+        }
+        if text.contains("UNCLEANSHUTDOWN") || text.contains("EOF") { return "eof" }
+        return "other"
+    }
+}
