@@ -91,18 +91,18 @@ import Testing
               tls: { client_cert: c.pem }
             """)
         #expect(lines == [
-            "/cfg/gateway.yaml:3:18: 'address': 'nowhere' needs a port: write HOST:PORT, [IPV6]:PORT or :PORT",
+            "/cfg/gateway.yaml:3:16: 'address': 'nowhere' needs a port: write HOST:PORT, [IPV6]:PORT or :PORT",
             "/cfg/gateway.yaml:4:7: server.listeners[] is missing required key 'address'",
-            "/cfg/gateway.yaml:7:26: tls.certificates[] is missing required key 'key'",
-            "/cfg/gateway.yaml:8:22: 'min_version' must be \"1.2\" or \"1.3\" (TLS 1.0 and 1.1 are not offered), got '1.1'",
+            "/cfg/gateway.yaml:7:24: tls.certificates[] is missing required key 'key'",
+            "/cfg/gateway.yaml:8:22: 'min_version' must be \"1.2\" or \"1.3\" (TLS 1.0 and 1.1 are not offered), got a string '1.1'",
             "/cfg/gateway.yaml:9:9: unknown key 'ciphers' in tls; expected one of: certificates, min_version, client_ca",
-            "/cfg/gateway.yaml:11:25: 'redirect_https' must be at least 1, got 0",
-            "/cfg/gateway.yaml:13:25: 'redirect_https' is for plain listeners; this one has 'tls'",
-            "/cfg/gateway.yaml:15:19: 'max_age' must be a duration like 250ms, 2s, 1m or 1h: ",
-            "/cfg/gateway.yaml:20:15: 'protocol': only http1 is supported so far (h2 upstreams and gRPC are not implemented yet), got 'h2'",
+            "/cfg/gateway.yaml:11:23: 'redirect_https' must be at least 1, got 0",
+            "/cfg/gateway.yaml:13:23: 'redirect_https' is for plain listeners; this one has 'tls'",
+            "/cfg/gateway.yaml:15:20: 'max_age' must be a duration like 250ms, 2s, 1m or 1h: 'soon' is not a duration",
             "/cfg/gateway.yaml:18:5: upstream 'app': 'tls' and 'insecure_skip_verify' apply to https:// replicas; it has none",
+            "/cfg/gateway.yaml:20:15: 'protocol': only http1 is supported so far (h2 upstreams and gRPC are not implemented yet), got 'h2'",
             "/cfg/gateway.yaml:22:8: 'store.tls': client_cert and client_key go together",
-        ].map { $0 })
+        ])
     }
 
     @Test func clientCertIsARateLimitKey() throws {

@@ -31,6 +31,7 @@ import Testing
 
     @Test func answers308AndKeepsTheConnection() throws {
         let channel = EmbeddedChannel(handler: HTTPSRedirectHandler(port: 8443))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(HTTPServerRequestPart.head(head("/x?y=1", host: "h.test")))
         try channel.writeInbound(HTTPServerRequestPart.end(nil))
         guard case .head(let response) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {

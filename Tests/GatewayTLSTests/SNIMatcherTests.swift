@@ -3,7 +3,7 @@ import Testing
 @testable import GatewayTLS
 
 @Suite struct SNIMatcherTests {
-    let matcher = SNIMatcher(names: [["site.example", "www.site.example"], ["api.example", "*.api.example"], ["*.example"]])
+    let matcher = SNIMatcher(names: [["site.example", "www.site.example"], ["api.example", "*.api.example"], ["*.example.org"]])
 
     @Test func exactNamesPickTheirCertificate() {
         #expect(matcher.index(for: "site.example") == 0)
@@ -14,9 +14,10 @@ import Testing
 
     @Test func wildcardsMatchOneLabel() {
         #expect(matcher.index(for: "v2.api.example") == 1)
-        // Two labels in place of `*`: neither *.api.example nor *.example matches → the default.
+        // Two labels in place of `*`: *.api.example does not match → the default.
         #expect(matcher.index(for: "a.b.api.example") == 0)
-        #expect(matcher.index(for: "other.example") == 2)
+        #expect(matcher.index(for: "other.example.org") == 2)
+        #expect(matcher.index(for: "x.other.example.org") == 0)
     }
 
     @Test func exactBeatsWildcardWhateverTheOrder() {
