@@ -3,12 +3,13 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// The client TLS context of every `https://` replica, by replica URL, shared by the proxy's connection pools and the
+/// The client TLS context of every `https://` replica, by upstream name and replica URL (two upstreams may name the
+/// same replica with different `tls` settings), shared by the proxy's connection pools and the
 /// active health checks (two layers that otherwise share no state). Replaced whole at start and on reload.
 ///
 /// A process-wide instance because the health checker and the pools are built in different modules without a common
-/// owner to thread it through; the map is keyed by URL, so two gateways in one test process only collide when they
-/// name the same replica URL.
+/// owner to thread it through; two gateways in one test process only collide when they name the same upstream and
+/// replica URL.
 public final class UpstreamTLSRegistry: Sendable {
     public static let shared = UpstreamTLSRegistry()
 
@@ -20,9 +21,11 @@ public final class UpstreamTLSRegistry: Sendable {
         contexts.withLockedValue { $0 = next }
     }
 
-    public func context(forReplica url: String) -> ClientTLSContext? {
-        contexts.withLockedValue { $0[url] }
+    public func context(upstream: String, replica url: String) -> ClientTLSContext? {
+        contexts.withLockedValue { $0[Self.key(upstream: upstream, replica: url)] }
     }
+
+    public static func key(upstream: String, replica url: String) -> String { upstream + " " + url }
 }
 
 /// Completes `promise` when the TLS handshake finished (or fails it with the handshake error), so a replica with an

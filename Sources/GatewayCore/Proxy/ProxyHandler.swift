@@ -345,7 +345,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let timeouts = route.settings.timeouts
         pool.acquire(
             host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount,
-            fresh: exchange.isWebSocketUpgrade, tls: UpstreamTLSRegistry.shared.context(forReplica: choice.url))
+            fresh: exchange.isWebSocketUpgrade, tls: UpstreamTLSRegistry.shared.context(upstream: upstreamName, replica: choice.url))
             .assumeIsolated().whenComplete { [self] result in
                 guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
                     if case .success(let connection) = result { connection.channel.close(promise: nil) }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -26,13 +27,13 @@ final class HTTPSRedirectHandler: ChannelInboundHandler, RemovableChannelHandler
                 let response = HTTPResponseHead(version: .http1_1, status: .permanentRedirect, headers: headers)
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
             } else {
-                let body = "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,\"detail\":\"a Host header is needed to redirect to HTTPS\"}"
-                headers.add(name: "Content-Type", value: "application/problem+json")
-                headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-                headers.add(name: "Connection", value: "close")
+                let problem = ProblemResponse(
+                    .badRequest, detail: "A Host header is needed to redirect to HTTPS.", closeConnection: true)
                 keepAlive = false
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+                let (head, body) = problem.render(
+                    requestID: UUID().uuidString.lowercased(), allocator: context.channel.allocator)
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             }
         case .body:
             break

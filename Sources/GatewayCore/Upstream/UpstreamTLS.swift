@@ -12,7 +12,9 @@ enum UpstreamTLS {
             let spec = ClientTLSSpec(upstream.tls, insecureSkipVerify: upstream.insecureSkipVerify)
             do {
                 let context = try ClientTLSContext(spec: spec, alpn: ["http/1.1"])
-                for replica in upstream.replicas where replica.tls { contexts[replica.url] = context }
+                for replica in upstream.replicas where replica.tls {
+                    contexts[UpstreamTLSRegistry.key(upstream: upstream.name, replica: replica.url)] = context
+                }
             } catch {
                 errors.append((upstream.tls?.location.map { "\($0): " } ?? "") + "upstream '\(upstream.name)'.tls: \(error)")
             }

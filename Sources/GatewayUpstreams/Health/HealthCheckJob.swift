@@ -79,7 +79,7 @@ final class HealthCheckJob: Sendable {
         }
         HealthProbe.run(
             host: replica.host, port: replica.port, path: settings.path, timeout: TimeAmount(settings.timeout),
-            tls: UpstreamTLSRegistry.shared.context(forReplica: replica.url), on: eventLoop
+            tls: UpstreamTLSRegistry.shared.context(upstream: group.name, replica: replica.url), on: eventLoop
         ).map { [replica] result in
             replica.recordHealthCheck(HealthCheckRecord(at: Date(), ok: result.ok, status: result.status))
         }.cascade(to: promise)
