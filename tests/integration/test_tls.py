@@ -103,7 +103,8 @@ def test_https_listener_serves_with_forwarded_proto_hsts_and_log_fields(tmp_path
     done = subprocess.run(["curl", "-sS", "--cacert", str(certs["ca"]), f"https://localhost:{tls_port}/curl"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["path"] if "path" in done.stdout else True
+    seen_by_curl = {name.lower(): value for name, value in json.loads(done.stdout)["headers"]}
+    assert seen_by_curl["x-forwarded-proto"] == "https"
 
     def logged():
         for line in gw.log().splitlines():
@@ -504,7 +505,6 @@ def test_rediss_rate_limits_and_pubsub(tmp_path, gateway, backends, tls_redis):
     with connect(f"ws://127.0.0.1:{gw.port}/ws", open_timeout=10) as ws:
         ws.send(json.dumps({"type": "subscribe", "channel": "public:news"}))
         assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed", "channel": "public:news"}
-        wait_for(lambda: tls_redis["cli"]("PUBSUB", "NUMSUB", "tls" + gw.values["uniq"] + ":ps:public:news") != "", 1)
         # Publish through Redis (over TLS): the gateway's subscriber connection delivers it.
         def published():
             tls_redis["cli"]("PUBLISH", _channel_key(gw, tls_redis, "public:news"), json.dumps({"n": 1}))
