@@ -63,6 +63,13 @@ public final class ServerTLSContext: Sendable {
         NIOSSLServerHandler(context: current.withLockedValue { $0 })
     }
 
+    /// TLS 1.2 suites: forward-secret ECDHE with AEAD only (Mozilla's "intermediate" list); no CBC (LUCKY13), no RSA
+    /// key transport. TLS 1.3 suites are fixed by BoringSSL (all AEAD).
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
     /// Loads every file and checks each key against its certificate, then builds the context.
     static func build(_ spec: ServerTLSSpec) throws(TLSFileError) -> NIOSSLContext {
         guard let first = spec.certificates.first else {
@@ -93,6 +100,7 @@ public final class ServerTLSContext: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chains[0].map { .certificate($0) }, privateKey: .privateKey(keys[0]))
         configuration.minimumTLSVersion = spec.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
+        configuration.cipherSuites = Self.tls12CipherSuites
         configuration.applicationProtocols = ["http/1.1"]
         if let clientCA = spec.clientCA {
             let roots = try PEMFiles.certificateChain(clientCA)
