@@ -545,3 +545,26 @@ def test_rediss_with_a_wrong_ca_is_a_store_failure(tmp_path, gateway, backends, 
         """)
     gw = gateway(config, backends=backends(1), redis_port=tls_redis["port"], redis_ca=wrong["ca"])
     assert gw.get("/limited").status == 503
+
+
+def test_pubsub_websocket_over_the_https_listener(tmp_path, gateway, backends):
+    from websockets.sync.client import connect
+
+    certs = cert_dev(tmp_path / "certs")
+    tls_port = free_port()
+    routes = """
+    - name: events
+      match: { path: /ws }
+      pubsub: { subscribe: ["public:*"], publish: ["public:*"] }
+    """
+    gateway(_tls_config(routes=routes), backends=backends(1), tls_listen=f"127.0.0.1:{tls_port}",
+            cert=certs["cert"], key=certs["key"])
+    ctx = client_context(certs["ca"])
+    with connect(f"wss://localhost:{tls_port}/ws", ssl=ctx, open_timeout=10) as a, \
+            connect(f"wss://localhost:{tls_port}/ws", ssl=ctx, open_timeout=10) as b:
+        for ws in (a, b):
+            ws.send(json.dumps({"type": "subscribe", "channel": "public:x"}))
+            assert json.loads(ws.recv(timeout=10)) == {"type": "subscribed", "channel": "public:x"}
+        a.send(json.dumps({"type": "publish", "channel": "public:x", "data": {"n": 1}}))
+        frame = json.loads(b.recv(timeout=10))
+        assert frame["type"] == "message" and frame["data"] == {"n": 1}, frame
