@@ -45,6 +45,11 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // libcrypt (libxcrypt): bcrypt verification for `server.admin_auth.basic_users_file`.
+        .systemLibrary(
+            name: "CCrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
         // Our Redis client: hiredis for the protocol, SwiftNIO for the I/O.
         .target(
             name: "GatewayRedis",
@@ -115,6 +120,7 @@ let package = Package(
                 "GatewayTLS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                "CCrypt",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -118,6 +118,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var listenWritten: Bool = false
     /// `server.hsts`: Strict-Transport-Security on TLS responses; nil = off.
     public var hsts: HSTSSettings? = nil
+    /// nil = the admin listener answers everyone (keep it on loopback).
+    public var adminAuth: AdminAuthSettings? = nil
 
     public init() {}
 }

@@ -2,6 +2,7 @@ import CoreMetrics
 import GatewayUpstreams
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Prometheus
 
 /// The admin endpoints of SPEC §6.
@@ -11,6 +12,8 @@ struct GatewayAdmin: AdminAPI {
     let prometheus: PrometheusCollectorRegistry
     let readiness: @Sendable () -> (ready: Bool, store: String)
     let extensions: (any AdminExtensions)?
+    /// `GET /events`; nil in tests that build the admin API alone.
+    var feed: EventsFeed? = nil
 
     func handle(_ request: AdminRequest, on eventLoop: any EventLoop) -> EventLoopFuture<AdminResponse> {
         switch (request.method, request.path) {
@@ -31,17 +34,31 @@ struct GatewayAdmin: AdminAPI {
         case (.GET, "/upstreams"):
             return eventLoop.makeSucceededFuture(.json(registry.snapshotJSON()))
         case (.POST, "/reload"):
-            switch reloader.reload(trigger: "admin") {
-            case .applied(let version, let routes):
-                return eventLoop.makeSucceededFuture(
-                    .json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}"))
-            case .rejected(let errors):
-                let list = errors.map(JSONText.quote).joined(separator: ",")
-                return eventLoop.makeSucceededFuture(
-                    .json(
-                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity))
+            // Reading and parsing the files is blocking work: it runs on the thread pool, never on this loop.
+            let reloader = self.reloader
+            return NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+                switch reloader.reload(trigger: "admin") {
+                case .applied(let version, let routes):
+                    return AdminResponse.json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}")
+                case .rejected(let errors):
+                    let list = errors.map(JSONText.quote).joined(separator: ",")
+                    return AdminResponse.json(
+                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity)
+                }
             }
+        case (.GET, "/"), (.HEAD, "/"):
+            return eventLoop.makeSucceededFuture(DashboardPage.response)
+        case (.HEAD, "/events"):
+            return eventLoop.makeSucceededFuture(AdminResponse(contentType: "text/event-stream; charset=utf-8", body: ""))
+        case (.GET, "/events"):
+            guard let feed else { return eventLoop.makeSucceededFuture(.problem(.notFound, "No event feed.")) }
+            var response = AdminResponse(contentType: "text/event-stream; charset=utf-8", body: "")
+            response.eventStream = feed
+            return eventLoop.makeSucceededFuture(response)
         default:
+            if let response = DrainEndpoint.handle(request, registry: registry) {
+                return eventLoop.makeSucceededFuture(response)
+            }
             if let extensions, let future = extensions.handle(request, on: eventLoop) { return future }
             return eventLoop.makeSucceededFuture(.problem(.notFound, "No admin endpoint \(request.method) \(request.path)."))
         }

@@ -106,11 +106,16 @@ public final class GatewayService: Service, Sendable {
             configPath: configPath, environment: environment, snapshots: snapshots, registry: registry,
             healthChecker: healthChecker, listeners: listenerSet, logger: logger)
         var adminChannel: (any Channel)? = nil
+        let dashboard = try DashboardWiring.make(
+            configuration: config, environment: environment, group: group, registry: registry, snapshots: snapshots,
+            prometheus: prometheus, readiness: { shared.readiness() }, logger: logger)
         if let admin = config.server.adminListen {
-            let api = GatewayAdmin(
+            var api = GatewayAdmin(
                 reloader: reloader, registry: registry, prometheus: prometheus,
                 readiness: { shared.readiness() }, extensions: shared.admin)
-            adminChannel = try await AdminServer.bind(host: admin.host, port: admin.port, group: group, api: api)
+            api.feed = dashboard.feed
+            adminChannel = try await AdminServer.bind(
+                host: admin.host, port: admin.port, group: group, api: api, authenticator: dashboard.authenticator)
             logger.info("admin listening", metadata: ["address": "\(adminChannel?.localAddress.map { "\($0)" } ?? "?")"])
         }
         boundAddresses.withLockedValue { $0 = (serverChannel.localAddress, adminChannel?.localAddress) }
@@ -138,6 +143,7 @@ public final class GatewayService: Service, Sendable {
         try? await finished.futureResult.get()
         graceTimer.cancel()
 
+        dashboard.stop()
         try? await adminChannel?.close()
         await healthChecker.stop()
         await shared.shutdown()

@@ -35,7 +35,7 @@ final class Reloader: Sendable {
         self.logger = logger
     }
 
-    enum Outcome {
+    enum Outcome: Sendable {
         case applied(version: Int, routes: Int)
         case rejected(errors: [String])
     }

@@ -65,6 +65,7 @@ final class RequestObserver: Sendable {
     /// A request that failed to parse (no route, no exchange).
     func protocolError(status: Int) {
         unroutedMetrics.requests(method: "-", code: status).increment()
+        unroutedMetrics.window.record(status: status, nanoseconds: 0)
     }
 
     func requestFinished(_ exchange: ProxyExchange) {
@@ -82,6 +83,10 @@ final class RequestObserver: Sendable {
         handles.duration.recordNanoseconds(elapsed.nanoseconds)
         handles.requestBytes.increment(by: exchange.requestBytes)
         handles.responseBytes.increment(by: exchange.responseBytes)
+        metrics.window.record(status: code, nanoseconds: elapsed.nanoseconds)
+        if code >= 400, exchange.upstreamResponseHead == nil || exchange.problemDetail != nil {
+            LiveStats.shared.recordGatewayError(exchange, route: route, status: code)
+        }
         guard let accessLogger else { return }
         var metadata: Logger.Metadata = [
             "time": .string(Self.timestamp()),

@@ -45,7 +45,6 @@ final class ProxyExchange {
     var policy = PolicyContext()
 
     // Request side.
-    var upstreamHead: HTTPRequestHead?
     /// Body parts (and `.end`) received before the upstream connection was ready.
     var heldParts: [HTTPServerRequestPart] = []
     /// A copy of the body kept for a retry while it stays under `replayLimit` (nil once it outgrew it).
@@ -89,6 +88,8 @@ final class ProxyExchange {
     /// Upstream trailers are passed on (the client gets a chunked HTTP/1.1 body and the `Trailer` field).
     var forwardTrailers = false
     var outcomeNote: String? = nil
+    /// The `detail` of the problem document the gateway answered with (recent errors on the dashboard).
+    var problemDetail: String? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
     static let replayLimit = 64 * 1024

@@ -162,6 +162,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         if let route = exchange.route, let settings = route.settings.compress {
             exchange.compress = ResponseCompression.prepare(
                 &headers, status: upstream.status, request: exchange.head, settings: settings)
+            if exchange.compress { ensureCompressor() }
         }
         let lengthDelimited = bodyless || headers.contains(name: "content-length")
         // Trailers reach the client only in a chunked HTTP/1.1 body; `Trailer` is kept exactly then (both or neither).
@@ -213,6 +214,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         for (name, value) in exchange.policy.responseHeaders { head.headers.replaceOrAdd(name: name, value: value) }
         exchange.responseStarted = true
         exchange.responseStatus = Int(problem.status.code)
+        exchange.problemDetail = problem.detail
         exchange.responseBytes = body.readableBytes
         if exchange.head.method == .HEAD { body.clear() }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -251,6 +253,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
             exchange.pendingResponseHead = nil
             exchange.responseStarted = true
             exchange.responseStatus = Int(status.code)
+            exchange.problemDetail = detail
             exchange.phase = .done
             services.observer.requestFinished(exchange)
             self.exchange = nil

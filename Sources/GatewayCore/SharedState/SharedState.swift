@@ -31,7 +31,7 @@ struct SharedState: Sendable {
         if let url = store.redisURL {
             var redisConfiguration: RedisConfiguration
             do {
-                redisConfiguration = try RedisConfiguration(url: url, commandTimeout: store.commandTimeout.timeAmount)
+                redisConfiguration = try RedisConfiguration(storeURL: url, commandTimeout: store.commandTimeout.timeAmount)
             } catch {
                 throw StartupError(description: "store.redis: \(error)")
             }

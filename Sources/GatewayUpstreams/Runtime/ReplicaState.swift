@@ -34,18 +34,6 @@ public enum RequestOutcome: Sendable, Equatable {
         case .success, .cancelled: return false
         }
     }
-
-    /// A label for `gateway_upstream_requests_total{outcome}`.
-    public var label: String {
-        switch self {
-        case .success: return "success"
-        case .connectFailure: return "connect_failure"
-        case .resetBeforeResponse: return "reset"
-        case .badStatus(let status): return (502...504).contains(status) ? "status_\(status)" : "success"
-        case .timeout: return "timeout"
-        case .cancelled: return "cancelled"
-        }
-    }
 }
 
 /// A replica changed state (for logs): delivered after the lock is released.
