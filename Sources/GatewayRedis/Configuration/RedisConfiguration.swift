@@ -43,7 +43,7 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// Parses `redis://[user:pass@]host:port/db` (port default 6379, db default 0) and `unix:///path[?db=N]`.
     ///
     /// User and password may be percent-encoded. An IPv6 host is written in brackets (`redis://[::1]:6379`).
-    /// `unix:` URLs also accept `password=` and `user=` query items. `rediss://` (TLS) is not supported.
+    /// `unix:` URLs also accept `password=` and `user=` query items. `rediss://` is the same over TLS (`useTLS`).
     public init(url: String, commandTimeout: TimeAmount = .milliseconds(100)) throws {
         self = try RedisURLParser.parse(url)
         self.commandTimeout = commandTimeout
