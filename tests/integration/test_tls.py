@@ -497,6 +497,8 @@ def test_rediss_rate_limits_and_pubsub(tmp_path, gateway, backends, tls_redis):
           on_error: deny
         """)
     gw = gateway(config, backends=backends(1), redis_port=tls_redis["port"], redis_ca=tls_redis["ca"])
+    # /readyz turns 200 once Redis answered over TLS (the first connect may be retried on a loaded machine).
+    wait_for(lambda: gw.admin("GET", "/readyz").status == 200, 30, what="readyz with rediss")
     statuses = [gw.get("/limited").status for _ in range(4)]
     assert statuses == [200, 200, 200, 429], statuses
     keys = tls_redis["cli"]("--scan", "--pattern", f"tls*")
