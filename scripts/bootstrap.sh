@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the scripts and tests need, and nothing that is already there:
-#   system: libhiredis-dev libcrypt-dev redis-server zlib1g-dev curl nginx-light wrk chromium chromium-driver
+#   system: libhiredis-dev libcrypt-dev redis-server zlib1g-dev curl openssl nginx-light wrk chromium chromium-driver
 #           (apt-get, as root or via sudo)
 #   python: pytest pytest-timeout requests websockets selenium             (python3 -m pip)
 # Safe to run again and again: when everything is present it only checks and exits 0.
@@ -21,6 +21,9 @@ have_file /usr/include/hiredis/hiredis.h || missing+=(libhiredis-dev)
 have_cmd redis-server || missing+=(redis-server)
 have_file /usr/include/zlib.h || missing+=(zlib1g-dev)
 have_cmd curl || missing+=(curl)
+# TLS tests: openssl checks `gateway cert dev` output; redis-cli --tls talks to the TLS redis-server.
+have_cmd openssl || missing+=(openssl)
+have_cmd redis-cli || missing+=(redis-tools)
 { have_cmd nginx || have_file /usr/sbin/nginx; } || missing+=(nginx-light)
 have_cmd wrk || missing+=(wrk)
 have_file /usr/include/crypt.h || missing+=(libcrypt-dev)

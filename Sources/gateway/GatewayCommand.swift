@@ -13,7 +13,7 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "A reverse proxy and API gateway with shared state in Redis.",
         version: GatewayVersion.current,
-        subcommands: [Serve.self, Check.self],
+        subcommands: [Serve.self, Check.self, Cert.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -72,6 +72,11 @@ struct Check: ParsableCommand {
         do {
             let configuration = try ConfigLoader.load(
                 path: options.config, environment: ProcessInfo.processInfo.environment)
+            let certificateProblems = ListenerCertificateCheck.problems(configuration)
+            if !certificateProblems.isEmpty {
+                for line in certificateProblems { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                throw ExitCode(1)
+            }
             for line in ConfigSummary.lines(for: configuration) { print(line) }
             print(ConfigSummary.overview(for: configuration))
             for hint in ConfigHints.hints(for: configuration) { FileHandle.standardError.write(Data((hint + "\n").utf8)) }

@@ -165,7 +165,7 @@ let baseUpstream = """
                 balance: random_two
               bad:
                 replicas:
-                  - https://127.0.0.1:1
+                  - https://127.0.0.1
                   - http://127.0.0.1
                   - http://127.0.0.1:80/api
                   - { url: http://127.0.0.1:80, weight: 0 }
@@ -174,11 +174,11 @@ let baseUpstream = """
         #expect(lines == [
             "/cfg/gateway.yaml:3:15: upstream 'empty' needs at least one replica",
             "/cfg/gateway.yaml:5:5: upstream 'none' needs at least one replica ('replicas' is missing)",
-            "/cfg/gateway.yaml:8:9: 'url': 'https://127.0.0.1:1': https upstreams are not supported; use http://host:port",
+            "/cfg/gateway.yaml:8:9: 'url': 'https://127.0.0.1' must look like http://host:port ('127.0.0.1' needs a port: write HOST:PORT, [IPV6]:PORT or :PORT)",
             "/cfg/gateway.yaml:9:9: 'url': 'http://127.0.0.1' must look like http://host:port ('127.0.0.1' needs a port: write HOST:PORT, [IPV6]:PORT or :PORT)",
             "/cfg/gateway.yaml:10:9: 'url': 'http://127.0.0.1:80/api': a replica URL cannot have a path; write http://host:port",
             "/cfg/gateway.yaml:11:45: 'weight' must be at least 1, got 0",
-            "/cfg/gateway.yaml:12:9: 'url': 'ftp://x:1' must look like http://host:port",
+            "/cfg/gateway.yaml:12:9: 'url': 'ftp://x:1' must look like http://host:port or https://host:port",
         ])
     }
 
@@ -196,7 +196,7 @@ let baseUpstream = """
         #expect(lines == [
             "/cfg/gateway.yaml:9:43: 'limit' must be at least 1, got 0",
             "/cfg/gateway.yaml:9:54: 'window' must be longer than 0",
-            "/cfg/gateway.yaml:10:25: 'key' must be one of client_ip, session_user, route or header:NAME, got 'ip'",
+            "/cfg/gateway.yaml:10:25: 'key' must be one of client_ip, session_user, route, client_cert or header:NAME, got 'ip'",
             "/cfg/gateway.yaml:11:25: 'key': 'header:NAME' needs a header name, e.g. header:X-Api-Key",
         ])
     }
@@ -231,7 +231,7 @@ let baseUpstream = """
             "/cfg/gateway.yaml:3:17: 'admin_listen': 'localhost' needs a port: write HOST:PORT, [IPV6]:PORT or :PORT",
             "/cfg/gateway.yaml:4:21: 'trusted_proxies': '10.0.0.0/33': prefix length must be 0...32",
             "/cfg/gateway.yaml:4:34: 'trusted_proxies': 'nonsense' is not an IP address or CIDR block (e.g. 10.0.0.0/8, ::1/128)",
-            "/cfg/gateway.yaml:6:10: 'redis': 'http://localhost:6379' must look like redis://host:port/db or unix:///path",
+            "/cfg/gateway.yaml:6:10: 'redis': 'http://localhost:6379' must look like redis://host:port/db, rediss://host:port/db or unix:///path",
         ])
     }
 

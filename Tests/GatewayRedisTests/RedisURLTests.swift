@@ -38,9 +38,18 @@ import Testing
         #expect(plain.database == 0)
     }
 
+    @Test func rediss() throws {
+        let config = try RedisConfiguration(url: "rediss://user:pw@cache.internal:6380/3")
+        #expect(config.useTLS)
+        #expect(config.address == .tcp(host: "cache.internal", port: 6380))
+        #expect(config.database == 3)
+        #expect(config.password == "pw")
+        #expect(try RedisConfiguration(url: "redis://h:1").useTLS == false)
+    }
+
     @Test(arguments: [
         "http://localhost", "redis://", "redis://host:notaport", "redis://host:0", "redis://host:6379/x",
-        "redis://host/-1", "unix://relative.sock", "unix:///tmp/s?db=a", "rediss://host", "redis://[::1",
+        "redis://host/-1", "unix://relative.sock", "unix:///tmp/s?db=a", "rediss://", "rediss://host:0", "redis://[::1",
         "unix:///tmp/s?bogus=1",
     ])
     func invalid(_ url: String) {

@@ -47,6 +47,7 @@ enum RateLimitDecoder {
         case "client_ip": return .clientIP
         case "session_user": return .sessionUser
         case "route": return .route
+        case "client_cert": return .clientCert
         default:
             if text.hasPrefix("header:") {
                 let header = String(text.dropFirst("header:".count)).trimmingSpaces()
@@ -57,7 +58,7 @@ enum RateLimitDecoder {
                 return .header(header)
             }
             context.error(
-                "'key' must be one of client_ip, session_user, route or header:NAME, got '\(text)'"
+                "'key' must be one of client_ip, session_user, route, client_cert or header:NAME, got '\(text)'"
                     + Suggestion.hint(for: text, in: keyNames),
                 at: node)
             return nil

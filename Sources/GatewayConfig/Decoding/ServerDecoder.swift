@@ -5,6 +5,7 @@ enum ServerDecoder {
     static let keys = [
         "listen", "admin_listen", "max_header_bytes", "max_body_bytes", "timeouts", "shutdown_grace",
         "trusted_proxies", "access_log", "workers", "max_uri_bytes", "underscores_in_headers", "merge_slashes",
+        "listeners", "hsts", "http2",
         "admin_auth",
     ]
 
@@ -13,6 +14,16 @@ enum ServerDecoder {
         guard let map = MappingReader(node, what: "server", allowed: keys, context: context) else { return server }
         if let value = map["listen"], let address = listenAddress(value, key: "listen", context: context) {
             server.listen = address
+            server.listenWritten = true
+        }
+        if let value = map["listeners"] { server.listeners = ListenersDecoder.listeners(value, context: context) }
+        if let value = map["hsts"] { server.hsts = ListenersDecoder.hsts(value, context: context) }
+        if let value = map["http2"],
+            let http2 = MappingReader(value, what: "server.http2", allowed: ["max_concurrent_streams", "max_header_list_bytes"], context: context)
+        {
+            // Accepted and checked so SPEC §7 files load; HTTP/2 itself is not served yet (ALPN offers http/1.1).
+            if let node = http2["max_concurrent_streams"] { _ = context.int(node, key: "max_concurrent_streams", atLeast: 1) }
+            if let node = http2["max_header_list_bytes"] { _ = context.size(node, key: "max_header_list_bytes") }
         }
         if let value = map["admin_listen"] {
             if context.optionalBool(value) == false {

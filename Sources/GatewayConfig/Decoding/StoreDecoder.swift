@@ -3,7 +3,7 @@ import Yams
 /// `store:` — exactly one of a Redis URL (checked, kept as written), `cluster` or `sentinel`; key prefix,
 /// command timeout, failure policy.
 enum StoreDecoder {
-    static let keys = ["redis", "cluster", "sentinel", "key_prefix", "command_timeout", "on_error"]
+    static let keys = ["redis", "cluster", "sentinel", "key_prefix", "command_timeout", "on_error", "tls"]
     static let clusterKeys = ["nodes", "read_from_replicas"]
     static let sentinelKeys = ["master", "nodes", "db", "password_env", "sentinel_password_env"]
 
@@ -31,6 +31,9 @@ enum StoreDecoder {
         }
         if let value = map["on_error"], let policy = context.enumeration(value, key: "on_error", as: StoreFailurePolicy.self) {
             store.onError = policy
+        }
+        if let value = map["tls"] {
+            store.tls = ListenersDecoder.clientTLS(value, what: "store.tls", allowServerName: true, context: context)
         }
         return store
     }

@@ -2,7 +2,8 @@ import Yams
 
 /// `upstreams:` — a mapping of name → settings (as in the SPEC), or a list of settings with `name`.
 enum UpstreamDecoder {
-    static let keys = ["balance", "replicas", "keepalive", "health", "passive", "retries", "affinity_cookie", "panic_threshold"]
+    static let keys = ["balance", "replicas", "keepalive", "health", "passive", "retries", "affinity_cookie", "panic_threshold",
+                       "tls", "insecure_skip_verify", "protocol"]
     static let healthKeys = ["path", "interval", "timeout", "unhealthy_after", "healthy_after"]
     static let passiveKeys = ["failures", "eject_for", "max_eject_for"]
 
@@ -66,6 +67,20 @@ enum UpstreamDecoder {
             }
         }
         if let value = map["panic_threshold"] { upstream.panicThreshold = panicThreshold(value, context: context) }
+        if let value = map["tls"] {
+            upstream.tls = ListenersDecoder.clientTLS(value, what: "upstream '\(name)'.tls", allowServerName: true, context: context)
+        }
+        if let value = map["insecure_skip_verify"], let flag = context.bool(value, key: "insecure_skip_verify") {
+            upstream.insecureSkipVerify = flag
+        }
+        if let value = map["protocol"], let text = context.string(value, key: "protocol"), text != "http1" {
+            context.error(
+                "'protocol': only http1 is supported so far (h2 upstreams and gRPC are not implemented yet), got '\(text)'",
+                at: value)
+        }
+        if (upstream.tls != nil || upstream.insecureSkipVerify), !upstream.replicas.contains(where: \.tls) {
+            context.error("upstream '\(name)': 'tls' and 'insecure_skip_verify' apply to https:// replicas; it has none", at: map.node)
+        }
         if let value = map["health"] { upstream.health = health(value, context: context) }
         if let value = map["passive"] { upstream.passive = passive(value, context: context) }
         return draft()

@@ -112,6 +112,12 @@ public struct ServerSettings: Sendable, Equatable {
     public var underscoresInHeaders: Bool = false
     /// Merge `//` into `/` when normalising paths (`merge_slashes`, on like nginx).
     public var mergeSlashes: Bool = true
+    /// `server.listeners` (SPEC §7): extra listeners, plain, TLS or redirecting. See `ListenerSettings`.
+    public var listeners: [ListenerSettings] = []
+    /// Whether `listen:` was written; with `listeners:` present, an unwritten `listen` binds nothing.
+    public var listenWritten: Bool = false
+    /// `server.hsts`: Strict-Transport-Security on TLS responses; nil = off.
+    public var hsts: HSTSSettings? = nil
     /// nil = the admin listener answers everyone (keep it on loopback).
     public var adminAuth: AdminAuthSettings? = nil
 
@@ -137,6 +143,8 @@ public struct StoreSettings: Sendable, Equatable {
     public var keyPrefix: String = "gw:"
     public var commandTimeout: Duration = .milliseconds(100)
     public var onError: StoreFailurePolicy = .allow
+    /// `store.tls`: trust and client certificate for `rediss://`.
+    public var tls: ClientTLSFiles? = nil
 
     public init() {}
 }
@@ -155,12 +163,15 @@ public struct ReplicaSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var weight: Int
+    /// An `https://` replica: TLS, verified (see the upstream's `tls` and `insecure_skip_verify`).
+    public var tls: Bool = false
 
-    public init(url: String, host: String, port: Int, weight: Int = 1) {
+    public init(url: String, host: String, port: Int, weight: Int = 1, tls: Bool = false) {
         self.url = url
         self.host = host
         self.port = port
         self.weight = weight
+        self.tls = tls
     }
 }
 
@@ -199,6 +210,10 @@ public struct UpstreamSettings: Sendable, Equatable {
     /// `panic_threshold` as a fraction (0.5 = 50%): below this share of healthy replicas, balance over all of
     /// them (Envoy's healthy panic threshold). nil = off: no healthy replica → 503.
     public var panicThreshold: Double? = nil
+    /// Trust, SNI name and client certificate for `https://` replicas; nil = system trust, SNI = the replica's host.
+    public var tls: ClientTLSFiles? = nil
+    /// Accept any replica certificate (development only; logged as a warning at every start).
+    public var insecureSkipVerify: Bool = false
 
     public init(name: String) {
         self.name = name
@@ -271,6 +286,8 @@ public enum RateLimitKey: Sendable, Equatable, CustomStringConvertible {
     case sessionUser
     /// One budget for everyone on the route.
     case route
+    /// The verified client certificate's subject on mTLS listeners; the client IP elsewhere. (SPEC §7.)
+    case clientCert
 
     public var description: String {
         switch self {
@@ -278,6 +295,7 @@ public enum RateLimitKey: Sendable, Equatable, CustomStringConvertible {
         case .header(let name): return "header:\(name)"
         case .sessionUser: return "session_user"
         case .route: return "route"
+        case .clientCert: return "client_cert"
         }
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 /// A parsed `store.redis` value: `redis://[user:pass@]host[:port][/db]` or `unix:///path[?db=N]`.
 ///
 /// The config keeps the URL as written (``StoreSettings/redisURL``); the store calls
-/// ``RedisURL/parse(_:)`` to connect. Port defaults to 6379, database to 0. `rediss://` (TLS) is
-/// rejected: the hiredis build we link has no TLS.
+/// ``RedisURL/parse(_:)`` to connect. Port defaults to 6379, database to 0. `rediss://` is TLS (run by
+/// swift-nio-ssl under our own connection; hiredis only parses), with trust and client certificate from `store.tls`.
 public struct RedisURL: Sendable, Equatable {
     public enum Address: Sendable, Equatable {
         case tcp(host: String, port: Int)
@@ -15,6 +15,7 @@ public struct RedisURL: Sendable, Equatable {
     public var username: String?
     public var password: String?
     public var database: Int
+    public var tls: Bool = false
 
     public init(address: Address, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.address = address
@@ -27,7 +28,9 @@ public struct RedisURL: Sendable, Equatable {
         let trimmed = text.trimmingSpaces()
         let lower = trimmed.lowercased()
         if lower.hasPrefix("rediss://") {
-            throw ValueParseError("'\(text)': TLS (rediss://) is not supported; use redis:// or unix://")
+            var url = try parse("redis://" + trimmed.dropFirst("rediss://".count))
+            url.tls = true
+            return url
         }
         if lower.hasPrefix("unix://") {
             var rest = Substring(trimmed.dropFirst("unix://".count))
@@ -44,7 +47,7 @@ public struct RedisURL: Sendable, Equatable {
             return url
         }
         guard lower.hasPrefix("redis://") else {
-            throw ValueParseError("'\(text)' must look like redis://host:port/db or unix:///path")
+            throw ValueParseError("'\(text)' must look like redis://host:port/db, rediss://host:port/db or unix:///path")
         }
         var rest = Substring(trimmed.dropFirst("redis://".count))
         var query: Substring = ""

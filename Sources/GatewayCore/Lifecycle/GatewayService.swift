@@ -20,6 +20,8 @@ public final class GatewayService: Service, Sendable {
     let logger: Logger
     /// Set once the listeners are bound (tests and logs read the actual ports).
     public let boundAddresses = NIOLockedValueBox<(proxy: SocketAddress?, admin: SocketAddress?)>((nil, nil))
+    /// Every bound proxy listener in configuration order (`listen` first).
+    public let boundListeners = NIOLockedValueBox<[SocketAddress]>([])
 
     public init(
         configPath: String,
@@ -60,29 +62,50 @@ public final class GatewayService: Service, Sendable {
         // Boxed so it can be released before the event loops stop: its deinit completes a promise on a loop.
         let quiesce = NIOLockedValueBox<ServerQuiescingHelper?>(ServerQuiescingHelper(group: group))
 
-        let listen = config.server.listen
-        let serverChannel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        quiesce.withLockedValue { $0!.makeServerChannelHandler(channel: channel) })
+        let upstreamTLSErrors = UpstreamTLS.install(config, logger: logger)
+        if !upstreamTLSErrors.isEmpty {
+            for message in upstreamTLSErrors { logger.critical("\(message)") }
+            throw ListenerTLSErrors(messages: upstreamTLSErrors)
+        }
+        let listenerSet: ListenerSet
+        do {
+            listenerSet = try ListenerSet(server: config.server)
+        } catch {
+            for message in error.messages { logger.critical("\(message)") }
+            throw error
+        }
+        var serverChannels: [any Channel] = []
+        for listener in listenerSet.listeners {
+            let address = listener.settings.address
+            let serverChannel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 4096)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            quiesce.withLockedValue { $0!.makeServerChannelHandler(channel: channel) })
+                    }
                 }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try ServerPipeline.configure(channel: channel, services: services, pools: pools)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try ServerPipeline.configure(channel: channel, services: services, pools: pools, listener: listener)
+                    }
                 }
-            }
-            .bind(host: listen.host, port: listen.port).get()
-        logger.info("gateway listening", metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
+                .bind(host: address.host, port: address.port).get()
+            serverChannels.append(serverChannel)
+            let kind = listener.tls != nil ? "https" : listener.settings.redirectHTTPS != nil ? "redirect_https" : "http"
+            logger.info(
+                "gateway listening",
+                metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")", "kind": "\(kind)"])
+        }
+        let serverChannel = serverChannels[0]
+        boundListeners.withLockedValue { $0 = serverChannels.compactMap(\.localAddress) }
 
         let reloader = Reloader(
             configPath: configPath, environment: environment, snapshots: snapshots, registry: registry,
-            healthChecker: healthChecker, logger: logger)
+            healthChecker: healthChecker, listeners: listenerSet, logger: logger)
         var adminChannel: (any Channel)? = nil
         let dashboard = try DashboardWiring.make(
             configuration: config, environment: environment, group: group, registry: registry, snapshots: snapshots,

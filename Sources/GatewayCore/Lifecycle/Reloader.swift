@@ -11,6 +11,8 @@ final class Reloader: Sendable {
     let snapshots: SnapshotHolder
     let registry: UpstreamRegistry
     let healthChecker: HealthChecker
+    /// HTTPS listeners re-read their certificate files on every reload.
+    let listeners: ListenerSet?
     let logger: Logger
     /// Serialises reloads (SIGHUP and the admin endpoint may race).
     private let lock = NIOLock()
@@ -21,8 +23,10 @@ final class Reloader: Sendable {
         snapshots: SnapshotHolder,
         registry: UpstreamRegistry,
         healthChecker: HealthChecker,
+        listeners: ListenerSet? = nil,
         logger: Logger
     ) {
+        self.listeners = listeners
         self.configPath = configPath
         self.environment = environment
         self.snapshots = snapshots
@@ -49,12 +53,26 @@ final class Reloader: Sendable {
                 logger.error("reload rejected: \(error)", metadata: ["trigger": "\(trigger)"])
                 return .rejected(errors: ["\(error)"])
             }
+            // Certificates first: a broken file refuses the whole reload and the old certificates keep serving.
+            let upstreamTLS = UpstreamTLS.contexts(for: configuration)
+            if !upstreamTLS.errors.isEmpty {
+                for line in upstreamTLS.errors { logger.error("reload rejected: \(line)", metadata: ["trigger": "\(trigger)"]) }
+                return .rejected(errors: upstreamTLS.errors)
+            }
+            if let listeners {
+                let errors = listeners.reload(server: configuration.server)
+                if !errors.isEmpty {
+                    for line in errors { logger.error("reload rejected: \(line)", metadata: ["trigger": "\(trigger)"]) }
+                    return .rejected(errors: errors)
+                }
+            }
             let current = snapshots.current
-            if configuration.server.listen != current.server.listen
+            if configuration.server.effectiveListeners.map(\.address) != current.server.effectiveListeners.map(\.address)
                 || configuration.server.adminListen != current.server.adminListen
             {
                 logger.warning("reload: listen addresses changed; they take effect on restart only")
             }
+            _ = UpstreamTLS.install(configuration, logger: logger)
             registry.apply(configuration)
             healthChecker.reconcile()
             let next = GatewaySnapshot(configuration: configuration, version: current.version + 1)

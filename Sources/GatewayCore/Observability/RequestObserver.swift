@@ -101,6 +101,8 @@ final class RequestObserver: Sendable {
             "bytes_out": .stringConvertible(exchange.responseBytes),
             "attempts": .stringConvertible(exchange.attempts),
         ]
+        metadata["protocol"] = .string("HTTP/\(exchange.head.version.major).\(exchange.head.version.minor)")
+        if let tls = exchange.tlsVersion { metadata["tls"] = .string(tls) }
         if let url = exchange.triedURLs.last { metadata["replica"] = .string(url) }
         if let note = exchange.outcomeNote { metadata["error"] = .string(note) }
         if let user = exchange.policy.sessionUser { metadata["user"] = .string(user) }

@@ -21,7 +21,8 @@ public enum ForwardedHeaders {
         peerIsTrusted: Bool,
         requestID: String,
         keepUpgrade: Bool,
-        headerRules: HeaderNameRules = HeaderNameRules()
+        headerRules: HeaderNameRules = HeaderNameRules(),
+        scheme: String = "http"
     ) -> HTTPHeaders {
         var connectionListed: Set<String> = []
         for value in client[canonicalForm: "connection"] {
@@ -67,7 +68,7 @@ public enum ForwardedHeaders {
         }
         if keepUpgrade { out.add(name: "Connection", value: "upgrade") }
         out.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + clientAddress } ?? clientAddress)
-        out.add(name: "X-Forwarded-Proto", value: forwardedProto ?? "http")
+        out.add(name: "X-Forwarded-Proto", value: forwardedProto ?? scheme)
         if let forwardedHost = forwardedHost ?? host { out.add(name: "X-Forwarded-Host", value: forwardedHost) }
         out.add(name: "Via", value: via.map { $0 + ", 1.1 gateway" } ?? "1.1 gateway")
         out.add(name: "X-Request-Id", value: requestID)

@@ -38,6 +38,8 @@ final class ProxyExchange {
     var query: String? = nil
     /// The request target as the client sent it (for the access log; `head.uri` is the normalised one).
     var clientURI: String? = nil
+    /// `TLSv1.3` etc. on HTTPS listeners, for the access log's `tls` field.
+    var tlsVersion: String? = nil
 
     var phase: Phase = .filtering
     var policy = PolicyContext()

@@ -1,5 +1,6 @@
 import GatewayConfig
 import GatewayHTTP
+import GatewayTLS
 import NIOCore
 import NIOHTTP1
 
@@ -35,6 +36,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's one `timeouts.response` timer (see `armResponseTimer`) and when it fires.
     private var responseTimer: Scheduled<Void>?
     private var responseTimerDeadline = NIODeadline.distantFuture
+    /// Set on TLS listeners (`ServerPipeline.addTLS`): scheme, client certificate subject, TLS version for the log.
+    var security: ConnectionSecurity?
     /// Above this many queued bytes the client's reads are held.
     static let maxQueuedBytes = 64 * 1024
 
@@ -212,6 +215,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let exchange = ProxyExchange(
                 head: rawHead, requestID: requestID, snapshot: snapshot, route: nil, clientIP: clientIP)
             self.exchange = exchange
+            exchange.tlsVersion = security?.tlsVersion
             services.observer.requestStarted()
             respondLocally(exchange, problem)
             return
@@ -228,6 +232,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.query = screened.query
         exchange.clientURI = rawHead.uri
         self.exchange = exchange
+        exchange.tlsVersion = security?.tlsVersion
         services.observer.requestStarted()
 
         switch outcome {
@@ -270,7 +275,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
 
-        let policyRequest = PolicyRequest(route: route, head: head, clientIP: clientIP, requestID: requestID)
+        var policyRequest = PolicyRequest(route: route, head: head, clientIP: clientIP, requestID: requestID)
+        policyRequest.clientCertSubject = security?.clientSubject
         guard services.policies.needsRequestPhase(route) else {
             proceed(exchange, route: route)
             return
@@ -341,7 +347,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let timeouts = route.settings.timeouts
         pool.acquire(
             host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount,
-            fresh: exchange.isWebSocketUpgrade)
+            fresh: exchange.isWebSocketUpgrade, tls: UpstreamTLSRegistry.shared.context(upstream: upstreamName, replica: choice.url))
             .assumeIsolated().whenComplete { [self] result in
                 guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
                     if case .success(let connection) = result { connection.channel.close(promise: nil) }
@@ -396,8 +402,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             peerIsTrusted: exchange.snapshot.isTrustedProxy(peerBytes),
             requestID: exchange.requestID,
             keepUpgrade: exchange.isWebSocketUpgrade && route.settings.websocket,
-            headerRules: exchange.snapshot.headerRules)
+            headerRules: exchange.snapshot.headerRules,
+            scheme: security == nil ? "http" : "https")
         headers.remove(name: "expect")
+        if let subject = security?.clientSubject { headers.replaceOrAdd(name: "X-Client-Cert-Subject", value: subject) }
         for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
         if !exchange.isWebSocketUpgrade || !route.settings.websocket {
             // Keep framing explicit: a body goes chunked unless the client gave a length.

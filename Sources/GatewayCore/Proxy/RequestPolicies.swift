@@ -8,6 +8,8 @@ struct PolicyRequest {
     let head: HTTPRequestHead
     let clientIP: String
     let requestID: String
+    /// The verified mTLS client subject, for the `client_cert` rate-limit key.
+    var clientCertSubject: String? = nil
 }
 
 /// The outcome of the request-filter phase (sessions, rate limits).

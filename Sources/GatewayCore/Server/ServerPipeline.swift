@@ -3,7 +3,9 @@ import NIOCore
 import NIOHTTP1
 
 /// How a client connection's pipeline is laid out:
-/// `ClientTimeoutHandler` (bytes) → HTTP codec → `GzipResponseHandler` → `ProxyHandler` (which also does pipelining).
+/// [TLS: `NIOSSLServerHandler` → `TLSHandshakeObserver`] → `ClientTimeoutHandler` (bytes) → HTTP codec →
+/// [TLS: `TLSResponseHeaders`] → `GzipResponseHandler` → `ProxyHandler` (which also does pipelining), or
+/// `HTTPSRedirectHandler` instead of the proxy on `redirect_https` listeners.
 enum ServerPipeline {
     static let compressorName = "gateway.compressor"
     static let proxyName = "gateway.proxy"
@@ -11,7 +13,8 @@ enum ServerPipeline {
     static func configure(
         channel: any Channel,
         services: GatewayServices,
-        pools: UpstreamPools
+        pools: UpstreamPools,
+        listener: ListenerRuntime? = nil
     ) throws {
         let snapshot = services.snapshots.current
         let server = snapshot.server
@@ -19,6 +22,7 @@ enum ServerPipeline {
             headerTimeout: server.clientHeaderTimeout.timeAmount,
             idleTimeout: server.clientIdleTimeout.timeAmount)
         let sync = channel.pipeline.syncOperations
+        let security = try ServerPipeline.addTLS(listener: listener, to: sync)
         try sync.addHandler(ClientTimeoutHandler(activity: activity))
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = server.maxHeaderBytes
@@ -32,11 +36,21 @@ enum ServerPipeline {
             withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
             withDecoderLimitConfiguration: limits
         )
+        if let port = listener?.settings.redirectHTTPS {
+            try sync.addHandler(HTTPSRedirectHandler(port: port), name: proxyName)
+            return
+        }
+        if security != nil {
+            try sync.addHandler(TLSResponseHeaders(
+                hsts: server.hsts?.headerValue, sessionCookie: snapshot.configuration.sessions?.cookie))
+        }
         if snapshot.configuration.routes.contains(where: { $0.compress != nil }) {
             try sync.addHandler(GzipResponseHandler(), name: compressorName)
         }
         let pool = pools.pool(for: channel.eventLoop)
-        try sync.addHandler(ProxyHandler(services: services, pool: pool, activity: activity), name: proxyName)
+        let proxy = ProxyHandler(services: services, pool: pool, activity: activity)
+        proxy.security = security
+        try sync.addHandler(proxy, name: proxyName)
     }
 }
 

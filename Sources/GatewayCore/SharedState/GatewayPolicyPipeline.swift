@@ -87,7 +87,7 @@ struct GatewayPolicyPipeline: RequestPolicies {
         guard !route.rateLimits.isEmpty else { return eventLoop.makeSucceededFuture(.proceed(context: context)) }
         let requests = RateLimitKeys.requests(
             prefix: keyPrefix, route: route, clientIP: request.clientIP, headers: request.head.headers,
-            sessionUser: context.sessionUser)
+            sessionUser: context.sessionUser, clientCertSubject: request.clientCertSubject)
         return limiter.check(requests, on: eventLoop).map { decision -> RequestPhaseResult in
             var context = context
             context.responseHeaders.append(contentsOf: RateLimitHeaders.fields(policy: compiled.rateLimitPolicy, decision: decision))

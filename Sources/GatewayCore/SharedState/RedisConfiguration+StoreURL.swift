@@ -15,5 +15,7 @@ extension RedisConfiguration {
         self.init(
             address: address, username: url.username, password: url.password, database: url.database,
             commandTimeout: commandTimeout)
+        // `rediss://`: the TLS context itself is built from `store.tls` by `SharedState`.
+        self.useTLS = url.tls
     }
 }

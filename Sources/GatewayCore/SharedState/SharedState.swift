@@ -2,6 +2,7 @@ import CoreMetrics
 import GatewayConfig
 import GatewayPolicies
 import GatewayRedis
+import GatewayTLS
 import Logging
 import NIOCore
 
@@ -33,11 +34,18 @@ struct SharedState: Sendable {
             redis = client
             redisConfigurationForPubSub = client.configuration
         } else if let url = store.redisURL {
-            let redisConfiguration: RedisConfiguration
+            var redisConfiguration: RedisConfiguration
             do {
                 redisConfiguration = try RedisConfiguration(storeURL: url, commandTimeout: store.commandTimeout.timeAmount)
             } catch {
                 throw StartupError(description: "store.redis: \(error)")
+            }
+            if redisConfiguration.useTLS {
+                do {
+                    redisConfiguration.tls = try ClientTLSContext(spec: ClientTLSSpec(store.tls))
+                } catch {
+                    throw StartupError(description: "store.tls: \(error)")
+                }
             }
             let client = RedisClient(configuration: redisConfiguration, group: group, logger: logger)
             client.start()

@@ -1,3 +1,4 @@
+import GatewayTLS
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -32,11 +33,11 @@ final class UpstreamConnectionPool {
 
     /// A pooled connection to `host:port` if one is idle (and `fresh` is false), else a new one. Upgrades ask for a
     /// fresh connection: many servers only switch protocols on a connection's first request.
-    func acquire(host: String, port: Int, connectTimeout: TimeAmount, fresh: Bool = false)
-        -> EventLoopFuture<UpstreamConnection>
-    {
+    func acquire(
+        host: String, port: Int, connectTimeout: TimeAmount, fresh: Bool = false, tls: ClientTLSContext? = nil
+    ) -> EventLoopFuture<UpstreamConnection> {
         eventLoop.preconditionInEventLoop()
-        let key = Self.key(host: host, port: port)
+        let key = (tls == nil ? "" : "tls:") + Self.key(host: host, port: port)
         let now = NIODeadline.now()
         // Popped in place: copying the stack out of the dictionary and back made a copy of the array (a heap
         // allocation and an O(keepalive) copy) on every request.
@@ -46,7 +47,7 @@ final class UpstreamConnectionPool {
             }
             connection.channel.close(promise: nil)
         }
-        return connect(host: host, port: port, key: key, connectTimeout: connectTimeout)
+        return connect(host: host, port: port, key: key, connectTimeout: connectTimeout, tls: tls)
     }
 
     /// Returns a connection whose last exchange completed cleanly; keeps at most `keepalive` idle per replica.
@@ -84,9 +85,11 @@ final class UpstreamConnectionPool {
         idle[connection.replicaKey] = stack.isEmpty ? nil : stack
     }
 
-    private func connect(host: String, port: Int, key: String, connectTimeout: TimeAmount)
+    private func connect(host: String, port: Int, key: String, connectTimeout: TimeAmount, tls: ClientTLSContext?)
         -> EventLoopFuture<UpstreamConnection>
     {
+        let handshake = eventLoop.makePromise(of: Void.self)
+        if tls == nil { handshake.succeed() }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -94,6 +97,10 @@ final class UpstreamConnectionPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(try tls.makeHandler(host: host))
+                        try sync.addHandler(TLSHandshakeWaiter(promise: handshake))
+                    }
                     // As `addHTTPClientHandlers`, but with 1xx responses (103 Early Hints …) passed on: the proxy
                     // forwards them to HTTP/1.1 clients (RFC 9110 §15.2).
                     try sync.addHandler(HTTPRequestEncoder())
@@ -104,7 +111,9 @@ final class UpstreamConnectionPool {
                     try sync.addHandler(UpstreamConnectionHandler())
                 }
             }
-        return bootstrap.connect(host: host, port: port).assumeIsolated().flatMapThrowing { channel in
+        let connected = bootstrap.connect(host: host, port: port)
+        connected.whenFailure { handshake.fail($0) }
+        return connected.and(handshake.futureResult).map(\.0).assumeIsolated().flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
             let connection = UpstreamConnection(channel: channel, handler: handler, replicaKey: key)
             handler.onClose = { [weak self, weak connection] in

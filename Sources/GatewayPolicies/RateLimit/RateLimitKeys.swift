@@ -14,7 +14,8 @@ public enum RateLimitKeys {
     /// session user is known; `route` is one shared budget (`*`). Fallback values are prefixed (`ip=`) so a
     /// header value can never collide with an IP's budget.
     public static func value(
-        for key: RateLimitKey, clientIP: String, headers: HTTPHeaders, sessionUser: String?
+        for key: RateLimitKey, clientIP: String, headers: HTTPHeaders, sessionUser: String?,
+        clientCertSubject: String? = nil
     ) -> String {
         switch key {
         case .clientIP:
@@ -29,6 +30,9 @@ public enum RateLimitKeys {
             return "ip=" + clientIP
         case .route:
             return "*"
+        case .clientCert:
+            if let subject = clientCertSubject, !subject.isEmpty { return "cert=" + bounded(subject) }
+            return "ip=" + clientIP
         }
     }
 
@@ -39,10 +43,13 @@ public enum RateLimitKeys {
 
     /// The requests for all limits of a route, in config order.
     public static func requests(
-        prefix: String, route: RouteSettings, clientIP: String, headers: HTTPHeaders, sessionUser: String?
+        prefix: String, route: RouteSettings, clientIP: String, headers: HTTPHeaders, sessionUser: String?,
+        clientCertSubject: String? = nil
     ) -> [RateLimitRequest] {
         route.rateLimits.map { limit in
-            let value = value(for: limit.key, clientIP: clientIP, headers: headers, sessionUser: sessionUser)
+            let value = value(
+                for: limit.key, clientIP: clientIP, headers: headers, sessionUser: sessionUser,
+                clientCertSubject: clientCertSubject)
             return RateLimitRequest(
                 limit: limit, key: storeKey(prefix: prefix, route: route.name, limit: limit.name, value: value))
         }

@@ -1,3 +1,4 @@
+import GatewayTLS
 import NIOCore
 
 /// Where and how to reach Redis. Built from the `store.redis` URL of the gateway configuration.
@@ -20,6 +21,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// First reconnect delay; doubles per failed attempt up to `maximumReconnectDelay` (with jitter).
     public var initialReconnectDelay: TimeAmount = .milliseconds(50)
     public var maximumReconnectDelay: TimeAmount = .seconds(2)
+    /// `rediss://` URLs set `useTLS`; the context (trust, client certificate) comes from `store.tls` and must be set
+    /// before connecting. Commands and pub/sub both go over it.
+    public var useTLS: Bool = false
+    public var tls: ClientTLSContext? = nil
 
     public init(
         address: Address,
@@ -38,7 +43,7 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// Parses `redis://[user:pass@]host:port/db` (port default 6379, db default 0) and `unix:///path[?db=N]`.
     ///
     /// User and password may be percent-encoded. An IPv6 host is written in brackets (`redis://[::1]:6379`).
-    /// `unix:` URLs also accept `password=` and `user=` query items. `rediss://` (TLS) is not supported.
+    /// `unix:` URLs also accept `password=` and `user=` query items. `rediss://` is the same over TLS (`useTLS`).
     public init(url: String, commandTimeout: TimeAmount = .milliseconds(100)) throws {
         self = try RedisURLParser.parse(url)
         self.commandTimeout = commandTimeout
@@ -55,7 +60,11 @@ enum RedisURLParser {
         if url.hasPrefix("unix://") {
             return try parseUnix(String(url.dropFirst("unix://".count)), fail: fail)
         }
-        if url.hasPrefix("rediss://") { throw fail("TLS (rediss://) is not supported") }
+        if url.hasPrefix("rediss://") {
+            var config = try parseTCP(String(url.dropFirst("rediss://".count)), fail: fail)
+            config.useTLS = true
+            return config
+        }
         throw fail("expected redis://[user:pass@]host:port/db or unix:///path[?db=N]")
     }
 

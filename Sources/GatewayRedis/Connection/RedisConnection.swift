@@ -158,6 +158,9 @@ final class RedisConnection {
                     let handler = RedisCommandHandler(commandTimeout: configuration.commandTimeout,
                                                       unresponsiveTimeout: configuration.unresponsiveTimeout,
                                                       logger: logger)
+                    if let tls = configuration.tls, case .tcp(let host, _) = configuration.address {
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

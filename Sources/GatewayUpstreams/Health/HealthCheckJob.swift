@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTLS
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -78,7 +79,7 @@ final class HealthCheckJob: Sendable {
         }
         HealthProbe.run(
             host: replica.host, port: replica.port, path: settings.path, timeout: TimeAmount(settings.timeout),
-            on: eventLoop
+            tls: UpstreamTLSRegistry.shared.context(upstream: group.name, replica: replica.url), on: eventLoop
         ).map { [replica] result in
             replica.recordHealthCheck(HealthCheckRecord(at: Date(), ok: result.ok, status: result.status))
         }.cascade(to: promise)

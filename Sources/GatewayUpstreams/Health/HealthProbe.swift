@@ -1,3 +1,4 @@
+import GatewayTLS
 import NIOCore
 import NIOPosix
 
@@ -15,10 +16,11 @@ enum HealthProbe {
         port: Int,
         path: String,
         timeout: TimeAmount,
+        tls: ClientTLSContext? = nil,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<Result> {
         let promise = eventLoop.makePromise(of: Result.self)
-        let hostHeader = port == 80 ? host : (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        let hostHeader = port == (tls == nil ? 80 : 443) ? host : (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
         let request =
             "GET \(path.isEmpty ? "/" : path) HTTP/1.1\r\nHost: \(hostHeader)\r\nUser-Agent: gateway-health-check\r\n"
             + "Accept: */*\r\nConnection: close\r\n\r\n"
@@ -29,6 +31,9 @@ enum HealthProbe {
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Over TLS the request is written at once and held by NIOSSL until the handshake is done; a failed
+                    // handshake closes the channel, which fails the check.
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: host)) }
                     try channel.pipeline.syncOperations.addHandler(
                         StatusLineHandler(request: request, promise: promise))
                 }
