@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the scripts and tests need, and nothing that is already there:
 #   system: libhiredis-dev redis-server zlib1g-dev curl nginx-light wrk   (apt-get, as root or via sudo)
-#   python: pytest pytest-timeout requests websockets                      (python3 -m pip)
+#   python: pytest pytest-timeout requests websockets jsonschema pyyaml    (python3 -m pip)
 # Safe to run again and again: when everything is present it only checks and exits 0.
 set -euo pipefail
 
@@ -22,7 +22,7 @@ have_file /usr/include/zlib.h || missing+=(zlib1g-dev)
 have_cmd curl || missing+=(curl)
 { have_cmd nginx || have_file /usr/sbin/nginx; } || missing+=(nginx-light)
 have_cmd wrk || missing+=(wrk)
-python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets' >/dev/null 2>&1; }
+python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets, jsonschema, yaml' >/dev/null 2>&1; }
 if ! have_cmd python3; then
     missing+=(python3 python3-pip)
 elif ! python_modules_ok && ! python3 -m pip --version >/dev/null 2>&1; then
@@ -45,10 +45,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! python_modules_ok; then
-    log "installing python test modules (pytest pytest-timeout requests websockets)"
-    if ! python3 -m pip install -q pytest pytest-timeout requests websockets </dev/null; then
+    log "installing python test modules (pytest pytest-timeout requests websockets jsonschema pyyaml)"
+    if ! python3 -m pip install -q pytest pytest-timeout requests websockets jsonschema pyyaml </dev/null; then
         # Debian's system python refuses plain pip installs (PEP 668).
-        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets </dev/null
+        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets jsonschema pyyaml </dev/null
     fi
 fi
 exit 0

@@ -18,6 +18,8 @@ public final class GatewayService: Service, Sendable {
     let configuration: GatewayConfiguration
     let prometheus: PrometheusCollectorRegistry
     let logger: Logger
+    /// `serve --watch`: poll the config files this often and reload when one changes.
+    let watchInterval: Duration?
     /// Set once the listeners are bound (tests and logs read the actual ports).
     public let boundAddresses = NIOLockedValueBox<(proxy: SocketAddress?, admin: SocketAddress?)>((nil, nil))
 
@@ -26,8 +28,10 @@ public final class GatewayService: Service, Sendable {
         environment: [String: String],
         configuration: GatewayConfiguration,
         prometheus: PrometheusCollectorRegistry,
-        logger: Logger
+        logger: Logger,
+        watchInterval: Duration? = nil
     ) {
+        self.watchInterval = watchInterval
         self.configPath = configPath
         self.environment = environment
         self.configuration = configuration
@@ -37,18 +41,32 @@ public final class GatewayService: Service, Sendable {
 
     public func run() async throws {
         let config = configuration
+        let logger = self.logger
+        for warning in config.warnings { logger.warning("config: \(warning)") }
+        // Everything that can refuse to start does so before anything connects anywhere (Redis included).
+        let accessLog: AccessLogWriter?
+        do {
+            accessLog = try AccessLogWriter.make(target: config.server.accessLog, format: config.server.accessLogFormat)
+        } catch {
+            throw GatewayStartupError("access_log: \(error)")
+        }
+        try await Self.checkListenersAreFree(config.server)
         let threads = config.server.workers > 0 ? config.server.workers : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let logger = self.logger
         let registry = UpstreamRegistry(configuration: config, onStateChange: { change in
-            logger.warning("\(change)")
+            if change.to == .healthy { logger.notice("\(change)") } else { logger.warning("\(change)") }
         })
         let healthChecker = HealthChecker(registry: registry, logger: logger)
         healthChecker.start(group: group)
         let snapshots = SnapshotHolder(GatewaySnapshot(configuration: config, version: 1))
-        let accessLog = AccessLogWriter(target: config.server.accessLog)
         let observer = RequestObserver(accessLog: accessLog)
-        let shared = try SharedState.make(configuration: config, environment: environment, group: group, logger: logger)
+        let shared: SharedState
+        do {
+            shared = try SharedState.make(configuration: config, environment: environment, group: group, logger: logger)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw GatewayStartupError("\(error)")
+        }
         let services = GatewayServices(
             snapshots: snapshots,
             selector: RegistrySelector(registry: registry),
@@ -60,7 +78,9 @@ public final class GatewayService: Service, Sendable {
         let quiesce = NIOLockedValueBox<ServerQuiescingHelper?>(ServerQuiescingHelper(group: group))
 
         let listen = config.server.listen
-        let serverChannel = try await ServerBootstrap(group: group)
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
@@ -77,19 +97,43 @@ public final class GatewayService: Service, Sendable {
                 }
             }
             .bind(host: listen.host, port: listen.port).get()
-        logger.info("gateway listening", metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
+        } catch {
+            await shared.shutdown()
+            try? await group.shutdownGracefully()
+            throw GatewayStartupError(listening: listen, key: "server.listen", error: error)
+        }
+        logger.info("gateway listening", metadata: ["address": "\(OperatorText.address(serverChannel.localAddress))"])
 
         let reloader = Reloader(
             configPath: configPath, environment: environment, snapshots: snapshots, registry: registry,
-            healthChecker: healthChecker, logger: logger)
+            healthChecker: healthChecker, logger: logger,
+            listening: (config.server.listen, config.server.adminListen))
         var adminChannel: (any Channel)? = nil
         if let admin = config.server.adminListen {
             let api = GatewayAdmin(
                 reloader: reloader, registry: registry, prometheus: prometheus,
                 readiness: { shared.readiness() }, extensions: shared.admin)
-            adminChannel = try await AdminServer.bind(host: admin.host, port: admin.port, group: group, api: api)
-            logger.info("admin listening", metadata: ["address": "\(adminChannel?.localAddress.map { "\($0)" } ?? "?")"])
+            do {
+                adminChannel = try await AdminServer.bind(host: admin.host, port: admin.port, group: group, api: api)
+            } catch {
+                try? await serverChannel.close()
+                await healthChecker.stop()
+                await shared.shutdown()
+                try? await group.shutdownGracefully()
+                throw GatewayStartupError(listening: admin, key: "server.admin_listen", error: error)
+            }
+            logger.info("admin listening", metadata: ["address": "\(OperatorText.address(adminChannel?.localAddress))"])
         }
+        logger.info(
+            "gateway started",
+            metadata: [
+                "version": "\(GatewayVersion.current)", "config": "\(configPath)",
+                "files": "\(config.sourceFiles.count)", "routes": "\(config.routes.count)",
+                "upstreams": "\(config.upstreams.count)",
+                "store": "\(config.store.redisURL.map { "redis \(ConfigSummary.redacted($0))" } ?? "memory (this instance only)")",
+                "workers": "\(threads)", "access_log": "\(Self.describe(config.server.accessLog, config.server.accessLogFormat))",
+                "pid": "\(getpid())",
+            ])
         boundAddresses.withLockedValue { $0 = (serverChannel.localAddress, adminChannel?.localAddress) }
 
         let hangups = Task {
@@ -97,9 +141,29 @@ public final class GatewayService: Service, Sendable {
                 _ = reloader.reload(trigger: "SIGHUP")
             }
         }
+        // logrotate convention (nginx does the same): SIGUSR1 reopens the access-log file after a rename.
+        let reopens = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                do {
+                    try accessLog?.reopen()
+                    logger.notice("access log reopened (SIGUSR1)")
+                } catch {
+                    logger.error("access log reopen failed; still writing to the old file: \(error)")
+                }
+            }
+        }
+        let watcher = watchInterval.map { interval in
+            ConfigWatcher(
+                files: { snapshots.current.configuration.sourceFiles }, interval: interval.timeAmount, logger: logger) {
+                _ = reloader.reload(trigger: "watch")
+            }
+        }
+        watcher?.start()
 
         try? await gracefulShutdown()
         hangups.cancel()
+        reopens.cancel()
+        watcher?.stop()
         logger.info("shutting down: draining in-flight requests", metadata: ["grace": "\(snapshots.current.server.shutdownGrace)"])
 
         // Stop accepting, ask every connection to finish its current request, wait up to the grace period.
@@ -123,5 +187,47 @@ public final class GatewayService: Service, Sendable {
         try? await group.shutdownGracefully()
         accessLog?.flush()
         logger.info("gateway stopped")
+    }
+
+    /// Binds (and releases) each listener before Redis is contacted, so `address already in use` is the first
+    /// and only thing an operator sees when a port is taken. The real bind follows; its error is translated too.
+    static func checkListenersAreFree(_ server: ServerSettings) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var listeners: [(ListenAddress, String)] = [(server.listen, "server.listen")]
+        if let admin = server.adminListen { listeners.append((admin, "server.admin_listen")) }
+        for (address, key) in listeners where address.port != 0 {
+            do {
+                let channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: address.host, port: address.port).get()
+                try? await channel.close()
+            } catch {
+                try? await group.shutdownGracefully()
+                throw GatewayStartupError(listening: address, key: key, error: error)
+            }
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    static func describe(_ target: AccessLogTarget, _ format: AccessLogFormat) -> String {
+        switch target {
+        case .off: return "off"
+        case .stdout: return "stdout (\(format.rawValue))"
+        case .stderr: return "stderr (\(format.rawValue))"
+        case .file(let path): return "\(path) (\(format.rawValue))"
+        }
+    }
+}
+
+/// Why the gateway did not start, in one line an operator can act on (the CLI prints it and exits 1).
+public struct GatewayStartupError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+
+    init(listening address: ListenAddress, key: String, error: any Error) {
+        self.description = "cannot listen on \(address) ('\(key)'): \(OperatorText.describe(error))"
     }
 }

@@ -12,6 +12,9 @@ final class Reloader: Sendable {
     let registry: UpstreamRegistry
     let healthChecker: HealthChecker
     let logger: Logger
+    /// What was bound at startup: a reload compares with this, not with the previous file, so putting `listen`
+    /// back to what is actually listening does not warn.
+    let listening: (proxy: ListenAddress, admin: ListenAddress?)
     /// Serialises reloads (SIGHUP and the admin endpoint may race).
     private let lock = NIOLock()
 
@@ -21,8 +24,10 @@ final class Reloader: Sendable {
         snapshots: SnapshotHolder,
         registry: UpstreamRegistry,
         healthChecker: HealthChecker,
-        logger: Logger
+        logger: Logger,
+        listening: (proxy: ListenAddress, admin: ListenAddress?)
     ) {
+        self.listening = listening
         self.configPath = configPath
         self.environment = environment
         self.snapshots = snapshots
@@ -50,10 +55,15 @@ final class Reloader: Sendable {
                 return .rejected(errors: ["\(error)"])
             }
             let current = snapshots.current
-            if configuration.server.listen != current.server.listen
-                || configuration.server.adminListen != current.server.adminListen
-            {
-                logger.warning("reload: listen addresses changed; they take effect on restart only")
+            for warning in configuration.warnings { logger.warning("config: \(warning)") }
+            if configuration.server.listen != listening.proxy || configuration.server.adminListen != listening.admin {
+                logger.warning(
+                    "reload: listen addresses changed; they take effect on restart only",
+                    metadata: [
+                        "listening": "\(listening.proxy)", "admin_listening": "\(listening.admin.map { "\($0)" } ?? "off")",
+                        "configured": "\(configuration.server.listen)",
+                        "admin_configured": "\(configuration.server.adminListen.map { "\($0)" } ?? "off")",
+                    ])
             }
             registry.apply(configuration)
             healthChecker.reconcile()

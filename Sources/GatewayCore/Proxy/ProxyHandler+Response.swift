@@ -37,7 +37,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
     func upstreamFailed(_ error: any Error) {
         guard let exchange, exchange.connection != nil, exchange.phase == .proxying else { return }
         if exchange.upstreamResponseHead == nil {
-            exchange.outcomeNote = "connection lost before the response: \(error)"
+            exchange.outcomeNote = "connection lost before the response: \(ErrorText.describe(error))"
             attemptFailed(exchange, outcome: .resetBeforeResponse)
         } else {
             // The response was cut mid-body: the client must see a broken response, not a short one.
@@ -85,7 +85,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
                     for part in held { self.upstreamReceived(part) }
                     self.context?.flush()
                 case .failure(let error):
-                    exchange.outcomeNote = "response phase: \(error)"
+                    exchange.outcomeNote = "response phase: \(ErrorText.describe(error))"
                     self.detachConnection(exchange, reusable: false)
                     self.respondLocally(
                         exchange,
@@ -101,6 +101,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         headers.remove(name: "x-gateway-session")
         for name in phase.removeHeaders { headers.remove(name: name) }
         headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestID)
+        headers.addDateIfMissing()
         for (name, value) in exchange.policy.responseHeaders { headers.replaceOrAdd(name: name, value: value) }
         for (name, value) in phase.addHeaders { headers.add(name: name, value: value) }
         if let cookie = exchange.replica?.setAffinityCookie,
@@ -144,6 +145,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         problem.closeConnection = exchange.closeAfterResponse
         var (head, body) = problem.render(requestID: exchange.requestID, allocator: context.channel.allocator)
         head.version = responseVersion(exchange)
+        head.headers.addDateIfMissing()
         for (name, value) in exchange.policy.responseHeaders { head.headers.replaceOrAdd(name: name, value: value) }
         exchange.responseStarted = true
         exchange.responseStatus = Int(problem.status.code)
@@ -167,7 +169,8 @@ extension ProxyHandler: UpstreamResponseReceiver {
             : "The request is malformed: \(error)."
         let requestID = exchange?.requestID ?? RequestID.generate()
         let problem = ProblemResponse(status, detail: detail, closeConnection: true)
-        let (head, body) = problem.render(requestID: requestID, allocator: context.channel.allocator)
+        var (head, body) = problem.render(requestID: requestID, allocator: context.channel.allocator)
+        head.headers.addDateIfMissing()
         if let exchange {
             exchange.cancelResponseTimer()
             detachConnection(exchange, reusable: false)
