@@ -5,7 +5,9 @@ import NIOPosix
 /// The `Date` header value (RFC 9110 §6.6.1: a proxy adds one when the upstream did not), formatted at most once
 /// per second per thread — every event loop is one thread, so no lock and no formatting on the request path.
 enum HTTPDate {
-    private final class Cache {
+    /// `@unchecked Sendable` holds because each instance lives in one thread's slot of a `ThreadSpecificVariable`
+    /// and is only ever read or written by that thread.
+    private final class Cache: @unchecked Sendable {
         var second: time_t = -1
         var value = ""
     }

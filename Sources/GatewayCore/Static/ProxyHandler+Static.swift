@@ -39,7 +39,7 @@ extension ProxyHandler {
             case .failure: outcome = .notFound
             }
             guard self.exchange === exchange, !exchange.responseStarted, self.context != nil else {
-                if case .found(let file) = outcome { close(file.descriptor) }
+                if case .found(let file) = outcome { Glibc.close(file.descriptor) }
                 return
             }
             switch outcome {
@@ -57,7 +57,7 @@ extension ProxyHandler {
 
     private func writeStaticFile(_ file: StaticFileLookup.Found, exchange: ProxyExchange, settings: StaticFilesSettings) {
         guard let context else {
-            close(file.descriptor)
+            Glibc.close(file.descriptor)
             return
         }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: file.descriptor)

@@ -39,6 +39,7 @@ public final class RedisClient: Sendable {
         var ordered: [Slot] = []
         let loops = Array(group.makeIterator())
         let upFlags = loops.map { _ in NIOLockedValueBox(false) }
+        let announced = NIOLockedValueBox(false)
         for (eventLoop, upFlag) in zip(loops, upFlags) {
             let connection = RedisConnection(configuration: configuration, eventLoop: eventLoop,
                                              logger: logger, upFlag: upFlag)
@@ -46,7 +47,11 @@ public final class RedisClient: Sendable {
             // outage of every connection; each connection's own line is at debug level.
             connection.onUp = {
                 let up = upFlags.reduce(0) { $0 + ($1.withLockedValue { $0 } ? 1 : 0) }
-                if up == 1 {
+                let first = announced.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first || up == 1 {
                     logger.info(
                         "redis connected",
                         metadata: ["address": "\(configuration.address)", "connections": "\(upFlags.count) (one per event loop)"])

@@ -88,8 +88,8 @@ final class GroupCore: Sendable {
             let passive = state.settings.passive
             state.refreshEjection(position, now: now, upstream: name, changes: &changes)
             let failures = passive?.failures ?? 0
-            let describe: (ReplicaState) -> String? = { [state] after in
-                guard after == .ejected, let until = state.members[position].health.ejectedUntil else { return nil }
+            let describe: (ReplicaState, BalancerMember) -> String? = { after, member in
+                guard after == .ejected, let until = member.health.ejectedUntil else { return nil }
                 let seconds = max(0, (until - now).nanoseconds) / 1_000_000_000
                 return "\(failures) failed request\(failures == 1 ? "" : "s") in a row (last: \(outcome.text)); out for \(seconds)s"
             }
@@ -110,7 +110,7 @@ final class GroupCore: Sendable {
         state.withLockedValue { state in
             guard let position = state.position(of: index), let settings = state.settings.health else { return }
             let what = "GET \(settings.path)"
-            let reason: (ReplicaState) -> String? = { after in
+            let reason: (ReplicaState, BalancerMember) -> String? = { _, _ in
                 if record.ok { return "check \(what) passed (status \(record.status.map(String.init) ?? "?"))" }
                 let detail = record.error ?? record.status.map { "status \($0)" } ?? "failed"
                 return "\(settings.unhealthyAfter) failed check\(settings.unhealthyAfter == 1 ? "" : "s") of \(what), last: \(detail)"

@@ -37,7 +37,7 @@ struct GroupState: Sendable {
         now: NIODeadline,
         upstream: String,
         changes: inout [ReplicaStateChange],
-        reason: (ReplicaState) -> String? = { _ in nil },
+        reason: (ReplicaState, BalancerMember) -> String? = { _, _ in nil },
         _ body: (inout BalancerMember) -> Void
     ) {
         let before = state(at: position, now: now)
@@ -46,7 +46,8 @@ struct GroupState: Sendable {
         if before != after {
             changes.append(
                 ReplicaStateChange(
-                    upstream: upstream, url: members[position].replica.url, from: before, to: after, reason: reason(after))
+                    upstream: upstream, url: members[position].replica.url, from: before, to: after,
+                    reason: reason(after, members[position]))
             )
         }
     }
