@@ -147,8 +147,8 @@ def test_serve_watch_reloads_on_edit_without_failing_requests(tmp_path, backends
     config = tmp_path / "gateway.yaml"
     template = (f"server: {{ listen: '127.0.0.1:{port}', admin_listen: '127.0.0.1:{admin_port}', access_log: false }}\n"
                 f"upstreams: {{ app: {{ replicas: ['{backend.url}'] }} }}\nroutes:\n"
-                "  - {{ name: a, match: {{ path_prefix: /a/ }}, upstream: app }}\n{extra}")
-    config.write_text(template.format(extra=""))
+                "  - { name: a, match: { path_prefix: /a/ }, upstream: app }\nEXTRA")
+    config.write_text(template.replace("EXTRA", ""))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     log = tmp_path / "gateway.log"
     with open(log, "wb") as log_file:
@@ -171,9 +171,9 @@ def test_serve_watch_reloads_on_edit_without_failing_requests(tmp_path, backends
             worker = threading.Thread(target=load)
             worker.start()
             time.sleep(0.5)
-            config.write_text(template.format(extra="  - { name: b, match: { path_prefix: /b/ }, upstream: app }\n"))
+            config.write_text(template.replace("EXTRA", "  - { name: b, match: { path_prefix: /b/ }, upstream: app }\n"))
             wait_for(lambda: get(port, "/b/x").status == 200, 15, what="the new route")
-            config.write_text(template.format(extra="  - { name: b, match: { path_prefx: /b/ } }\n"))  # a bad edit
+            config.write_text(template.replace("EXTRA", "  - { name: b, match: { path_prefx: /b/ } }\n"))  # a bad edit
             wait_for(lambda: "reload rejected" in log.read_text(), 15, what="the bad edit refused")
             assert get(port, "/b/x").status == 200, "the running config keeps serving"
             done.set()

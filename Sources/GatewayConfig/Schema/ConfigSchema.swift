@@ -96,7 +96,7 @@ public enum ConfigSchema {
                 "name": text("limit name (RateLimit-Policy)"),
                 "key": ["type": "string", "pattern": "^(client_ip|session_user|route|header:.+)$"],
                 "limit": integer(minimum: 1), "window": ref("duration"), "burst": integer(minimum: 1),
-            ], keys: RateLimitDecoder.keys, required: ["name", "key", "limit", "window"])
+            ], keys: RateLimitDecoder.keys, required: ["key", "limit", "window"])
         let compress: Schema = [
             "anyOf": [
                 boolean,
