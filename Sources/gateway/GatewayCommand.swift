@@ -137,10 +137,12 @@ struct Init: ParsableCommand {
         discussion: """
             EXAMPLES
               gateway init --upstream http://127.0.0.1:3000 --out gateway.yaml
-              gateway init --upstream http://10.0.0.5:8000 --upstream http://10.0.0.6:8000 > gateway.yaml
+              gateway init --upstream http://10.0.0.5:8000 \\
+                           --upstream http://10.0.0.6:8000 > gateway.yaml
 
-            The --upstream URLs become the replicas of one upstream `app`, routed from `/`. Without --out the
-            config goes to stdout. An existing file is not overwritten unless --force is given.
+            The --upstream URLs become the replicas of one upstream `app`, routed
+            from `/`. Without --out the config goes to stdout. An existing file is
+            not overwritten unless --force is given.
             """)
 
     @Option(name: .customLong("upstream"), help: ArgumentHelp("An upstream replica URL (repeatable).", valueName: "url"))
@@ -191,9 +193,11 @@ struct Schema: ParsableCommand {
         discussion: """
             EXAMPLES
               gateway schema > gateway.schema.json
-              # then, first line of the YAML file:  # yaml-language-server: $schema=./gateway.schema.json
+              # first line of the YAML file:
+              # yaml-language-server: $schema=./gateway.schema.json
 
-            The schema refuses unknown keys like `gateway check` does; `check` stays the authority on values.
+            The schema refuses unknown keys like `gateway check` does; `check`
+            stays the authority on values.
             """)
 
     func run() throws {
@@ -206,8 +210,8 @@ struct Completion: ParsableCommand {
         abstract: "Print a shell completion script (bash, zsh or fish).",
         discussion: """
             EXAMPLES
-              source <(gateway completion bash)                                  # this bash session
-              gateway completion bash | sudo tee /etc/bash_completion.d/gateway   # every bash session
+              source <(gateway completion bash)            # this bash session
+              gateway completion bash | sudo tee /etc/bash_completion.d/gateway
               gateway completion zsh > "${fpath[1]}/_gateway"
               gateway completion fish > ~/.config/fish/completions/gateway.fish
             """)
