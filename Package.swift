@@ -46,6 +46,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams")
             ]
         ),
+        // Pure HTTP/1 request rules (path normalisation, header names, Host, framing): no NIOHTTP1 types, so the
+        // data plane can be rebuilt underneath them.
+        .target(
+            name: "GatewayHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ]
+        ),
         // Shared-state policies: rate limits, sessions, pub/sub hub, compression rules.
         .target(
             name: "GatewayPolicies",
@@ -77,6 +85,7 @@ let package = Package(
             name: "GatewayCore",
             dependencies: [
                 "GatewayConfig",
+                "GatewayHTTP",
                 "GatewayRedis",
                 "GatewayPolicies",
                 "GatewayUpstreams",
@@ -141,11 +150,13 @@ let package = Package(
                 "GatewayPolicies",
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]),
+        .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
         .testTarget(name: "GatewayUpstreamsTests", dependencies: ["GatewayUpstreams"]),
         .testTarget(
             name: "GatewayCoreTests",
             dependencies: [
                 "GatewayCore",
+                "GatewayHTTP",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]

@@ -123,6 +123,7 @@ struct Check: ParsableCommand {
             }
             for line in ConfigSummary.lines(for: configuration) { print(line) }
             print(ConfigSummary.overview(for: configuration))
+            for hint in ConfigHints.hints(for: configuration) { FileHandle.standardError.write(Data((hint + "\n").utf8)) }
         } catch let errors as ConfigErrors {
             if json { print(CheckReport.failure(errors.errors)) }
             printConfigErrors(errors)

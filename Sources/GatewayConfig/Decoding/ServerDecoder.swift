@@ -4,7 +4,7 @@ import Yams
 enum ServerDecoder {
     static let keys = [
         "listen", "admin_listen", "max_header_bytes", "max_body_bytes", "timeouts", "shutdown_grace",
-        "trusted_proxies", "access_log", "workers",
+        "trusted_proxies", "access_log", "workers", "max_uri_bytes", "underscores_in_headers", "merge_slashes",
     ]
 
     static func decode(_ node: Node, context: DecodeContext) -> ServerSettings {
@@ -27,13 +27,16 @@ enum ServerDecoder {
             server.maxBodyBytes = size
         }
         if let value = map["timeouts"],
-            let timeouts = MappingReader(value, what: "server.timeouts", allowed: ["client_header", "client_idle"], context: context)
+            let timeouts = MappingReader(value, what: "server.timeouts", allowed: ["client_header", "client_idle", "client_body"], context: context)
         {
             if let node = timeouts["client_header"], let duration = context.duration(node, key: "client_header") {
                 server.clientHeaderTimeout = duration
             }
             if let node = timeouts["client_idle"], let duration = context.duration(node, key: "client_idle") {
                 server.clientIdleTimeout = duration
+            }
+            if let node = timeouts["client_body"], let duration = context.duration(node, key: "client_body") {
+                server.clientBodyTimeout = duration
             }
         }
         if let value = map["shutdown_grace"], let duration = context.duration(value, key: "shutdown_grace", positive: false) {
@@ -47,6 +50,15 @@ enum ServerDecoder {
             }
         }
         if let value = map["access_log"] { AccessLogDecoder.decode(value, into: &server, context: context) }
+        if let value = map["max_uri_bytes"], let size = context.size(value, key: "max_uri_bytes") {
+            server.maxURIBytes = size
+        }
+        if let value = map["underscores_in_headers"], let flag = context.bool(value, key: "underscores_in_headers") {
+            server.underscoresInHeaders = flag
+        }
+        if let value = map["merge_slashes"], let flag = context.bool(value, key: "merge_slashes") {
+            server.mergeSlashes = flag
+        }
         if let value = map["workers"], let workers = context.int(value, key: "workers", atLeast: 0, atMost: 1024) {
             server.workers = workers
         }

@@ -2,7 +2,7 @@ import Yams
 
 /// `upstreams:` — a mapping of name → settings (as in the SPEC), or a list of settings with `name`.
 enum UpstreamDecoder {
-    static let keys = ["balance", "replicas", "keepalive", "health", "passive", "retries", "affinity_cookie"]
+    static let keys = ["balance", "replicas", "keepalive", "health", "passive", "retries", "affinity_cookie", "panic_threshold"]
     static let healthKeys = ["path", "interval", "timeout", "unhealthy_after", "healthy_after"]
     static let passiveKeys = ["failures", "eject_for", "max_eject_for"]
 
@@ -65,6 +65,7 @@ enum UpstreamDecoder {
                 context.error("'affinity_cookie': '\(cookie)' is not a valid cookie name", at: value)
             }
         }
+        if let value = map["panic_threshold"] { upstream.panicThreshold = panicThreshold(value, context: context) }
         if let value = map["health"] { upstream.health = health(value, context: context) }
         if let value = map["passive"] { upstream.passive = passive(value, context: context) }
         return draft()
@@ -107,6 +108,18 @@ enum UpstreamDecoder {
         context.parsed(node, key: "url") { text throws(ValueParseError) in
             try ReplicaURLParser.parse(text)
         }
+    }
+
+    /// `panic_threshold: 50%` → 0.5; `0%`/`false` = off. A percentage from 0 to 100.
+    static func panicThreshold(_ node: Node, context: DecodeContext) -> Double? {
+        if context.optionalBool(node) == false { return nil }
+        guard let text = context.nonEmptyString(node, key: "panic_threshold") else { return nil }
+        let trimmed = text.filter { $0 != " " }
+        guard trimmed.hasSuffix("%"), let percent = Double(trimmed.dropLast()), percent >= 0, percent <= 100 else {
+            context.error("'panic_threshold' must be a percentage from 0% to 100%, e.g. 50%, got '\(text)'", at: node)
+            return nil
+        }
+        return percent == 0 ? nil : percent / 100
     }
 
     /// `health: true` = defaults, `false` = no active checks.

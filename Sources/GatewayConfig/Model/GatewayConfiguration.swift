@@ -116,6 +116,14 @@ public struct ServerSettings: Sendable, Equatable {
     public var accessLogFormat: AccessLogFormat = .json
     /// Event-loop threads; 0 = one per core. (Extension: `server.workers`.)
     public var workers: Int = 0
+    /// Longest gap between two reads of a request body → 408 + close (`timeouts.client_body`, SPEC §13).
+    public var clientBodyTimeout: Duration = .seconds(60)
+    /// Longest request target → 414 (`max_uri_bytes`, SPEC §13).
+    public var maxURIBytes: Int = 8 * 1024
+    /// Forward client header names containing `_` (`underscores_in_headers`, off like nginx).
+    public var underscoresInHeaders: Bool = false
+    /// Merge `//` into `/` when normalising paths (`merge_slashes`, on like nginx).
+    public var mergeSlashes: Bool = true
 
     public init() {}
 }
@@ -195,6 +203,9 @@ public struct UpstreamSettings: Sendable, Equatable {
     public var retries: Int = 1
     /// Name of the affinity cookie for `balance: cookie`. (Extension: `affinity_cookie`.)
     public var affinityCookie: String = "gw_affinity"
+    /// `panic_threshold` as a fraction (0.5 = 50%): below this share of healthy replicas, balance over all of
+    /// them (Envoy's healthy panic threshold). nil = off: no healthy replica → 503.
+    public var panicThreshold: Double? = nil
 
     public init(name: String) {
         self.name = name

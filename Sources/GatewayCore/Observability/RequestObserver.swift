@@ -51,6 +51,11 @@ final class RequestObserver: Sendable {
         retries.increment()
     }
 
+    /// A replica was picked in panic mode (`panic_threshold`): too few were healthy, all were candidates.
+    func upstreamPanic(upstream: String) {
+        CoreMetrics.Counter(label: "gateway_upstream_panic_total", dimensions: [("upstream", upstream)]).increment()
+    }
+
     /// A request that failed to parse (no route, no exchange).
     func protocolError(status: Int) {
         unroutedMetrics.requests(method: "-", code: status).increment()
@@ -82,7 +87,7 @@ final class RequestObserver: Sendable {
             requestID: exchange.requestID,
             clientIP: exchange.clientIP,
             method: method,
-            uri: exchange.head.uri,
+            uri: exchange.clientURI ?? exchange.head.uri,
             httpVersion: "HTTP/\(version.major).\(version.minor)",
             route: route,
             status: exchange.responseStatus,

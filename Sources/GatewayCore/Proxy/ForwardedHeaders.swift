@@ -1,3 +1,4 @@
+import GatewayHTTP
 import NIOHTTP1
 
 /// Builds the header block sent upstream (SPEC §3): hop-by-hop fields removed, identity headers never taken from the
@@ -19,11 +20,14 @@ public enum ForwardedHeaders {
         clientAddress: String,
         peerIsTrusted: Bool,
         requestID: String,
-        keepUpgrade: Bool
+        keepUpgrade: Bool,
+        headerRules: HeaderNameRules = HeaderNameRules()
     ) -> HTTPHeaders {
         var connectionListed: Set<String> = []
         for value in client[canonicalForm: "connection"] {
-            connectionListed.insert(value.lowercased())
+            let name = value.lowercased()
+            // `Connection: Host` must not strip Host (SPEC §13, as nginx).
+            if HeaderNameRules.connectionOptionMayRemove(name) { connectionListed.insert(name) }
         }
         var out = HTTPHeaders()
         out.reserveCapacity(client.count + 6)
@@ -57,6 +61,8 @@ public enum ForwardedHeaders {
             }
             if alwaysRemoved.contains(lower) || connectionListed.contains(lower) { continue }
             if lower.hasPrefix("proxy-") { continue }
+            // Last gate for spoofed identity (`X_Gateway_User` …); `RequestScreening` already dropped them.
+            if headerRules.verdict(forRequestHeader: name) != .keep { continue }
             out.add(name: name, value: value)
         }
         if keepUpgrade { out.add(name: "Connection", value: "upgrade") }
@@ -68,8 +74,14 @@ public enum ForwardedHeaders {
         return out
     }
 
-    /// Response headers from the upstream, minus hop-by-hop fields (and minus the session header, handled by policy).
-    public static func downstreamHeaders(from upstream: HTTPHeaders, keepUpgrade: Bool) -> HTTPHeaders {
+    /// Response headers from the upstream, minus hop-by-hop fields and gateway-owned identity headers
+    /// (`X-Gateway-User`, `X-Gateway-Session` in any `_`/case spelling: the session header was read by the policy).
+    /// `Trailer` is kept when `keepTrailer` (the response is chunked to an HTTP/1.1 client, so the trailers it
+    /// announces are forwarded too): both or neither.
+    public static func downstreamHeaders(
+        from upstream: HTTPHeaders, keepUpgrade: Bool, keepTrailer: Bool = false,
+        headerRules: HeaderNameRules = HeaderNameRules()
+    ) -> HTTPHeaders {
         var connectionListed: Set<String> = []
         for value in upstream[canonicalForm: "connection"] { connectionListed.insert(value.lowercased()) }
         var out = HTTPHeaders()
@@ -80,12 +92,17 @@ public enum ForwardedHeaders {
                 if keepUpgrade { out.add(name: name, value: value) }
                 continue
             }
-            if lower == "keep-alive" || lower == "te" || lower == "trailer" || lower == "transfer-encoding"
+            if lower == "trailer" {
+                if keepTrailer { out.add(name: name, value: value) }
+                continue
+            }
+            if lower == "keep-alive" || lower == "te" || lower == "transfer-encoding"
                 || lower == "proxy-connection" || lower.hasPrefix("proxy-")
             {
                 continue
             }
             if connectionListed.contains(lower) && !keepUpgrade { continue }
+            if headerRules.isGatewayOwned(name) { continue }
             out.add(name: name, value: value)
         }
         return out

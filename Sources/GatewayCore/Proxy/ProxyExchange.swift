@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayHTTP
 import NIOCore
 import NIOHTTP1
 
@@ -32,6 +33,12 @@ final class ProxyExchange {
     let hasBody: Bool
     let maxBodyBytes: Int
 
+    /// The normalised request path (what was routed) and the query, untouched.
+    var path: String = "/"
+    var query: String? = nil
+    /// The request target as the client sent it (for the access log; `head.uri` is the normalised one).
+    var clientURI: String? = nil
+
     var phase: Phase = .filtering
     var policy = PolicyContext()
 
@@ -60,6 +67,11 @@ final class ProxyExchange {
     var responseDeadline: NIODeadline?
     var upstreamResponseHead: HTTPResponseHead?
     var upstreamResponseEnded = false
+    /// Which attempt is open: each one ends exactly once (in-flight counts, passive health), whatever ends it.
+    var attemptLedger = AttemptTracker()
+    /// `timeouts.client_body`: the gap since the body last made progress, and the timer checking it.
+    var bodyClock: BodyStallClock?
+    var bodyTimer: Scheduled<Void>?
 
     // Response side.
     var responseStarted = false
@@ -70,6 +82,10 @@ final class ProxyExchange {
     /// Response parts held while the response phase (e.g. creating a session) runs.
     var heldResponseParts: [HTTPClientResponsePart]? = nil
     var compress = false
+    /// The response head, built but not yet written (see `ProxyHandler.writePendingResponseHead`).
+    var pendingResponseHead: HTTPResponseHead?
+    /// Upstream trailers are passed on (the client gets a chunked HTTP/1.1 body and the `Trailer` field).
+    var forwardTrailers = false
     var outcomeNote: String? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
@@ -121,5 +137,11 @@ final class ProxyExchange {
 
     func cancelResponseTimer() {
         responseDeadline = nil
+    }
+
+    func cancelBodyTimer() {
+        bodyTimer?.cancel()
+        bodyTimer = nil
+        bodyClock = nil
     }
 }

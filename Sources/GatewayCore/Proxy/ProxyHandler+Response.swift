@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayHTTP
 import NIOCore
 import NIOHTTP1
 
@@ -11,6 +12,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
     }
 
     func upstreamReadComplete() {
+        if let exchange { writePendingResponseHead(exchange) }
         context?.flush()
     }
 
@@ -24,14 +26,26 @@ extension ProxyHandler: UpstreamResponseReceiver {
         case .head(let head):
             receivedResponseHead(head, exchange: exchange)
         case .body(let buffer):
+            writePendingResponseHead(exchange)
             exchange.responseBytes += buffer.readableBytes
             context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .end(let trailers):
+            writePendingResponseHead(exchange)
             exchange.upstreamResponseEnded = true
             let reusable = (exchange.upstreamResponseHead?.isKeepAlive ?? false) && exchange.requestEnded
             detachConnection(exchange, reusable: reusable)
-            writeResponseEnd(exchange, trailers: trailers)
+            // Trailers go on only together with the `Trailer` field announcing them (see `writeResponseHead`).
+            writeResponseEnd(exchange, trailers: exchange.forwardTrailers ? trailers : nil)
         }
+    }
+
+    /// Writes the response head held back by `writeResponseHead`. Holding it until the first body byte (or the end
+    /// of the read) lets a response whose body breaks at once (a malformed first chunk) still become a clean 502.
+    func writePendingResponseHead(_ exchange: ProxyExchange) {
+        guard let head = exchange.pendingResponseHead else { return }
+        exchange.pendingResponseHead = nil
+        exchange.responseStarted = true
+        context?.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 
     func upstreamFailed(_ error: any Error) {
@@ -39,6 +53,16 @@ extension ProxyHandler: UpstreamResponseReceiver {
         if exchange.upstreamResponseHead == nil {
             exchange.outcomeNote = "connection lost before the response: \(ErrorText.describe(error))"
             attemptFailed(exchange, outcome: .resetBeforeResponse)
+        } else if !exchange.responseStarted {
+            // The head arrived but the body broke before anything reached the client: still a clean 502.
+            exchange.outcomeNote = "upstream response broken before any byte was sent: \(ErrorText.describe(error))"
+            exchange.pendingResponseHead = nil
+            detachConnection(exchange, reusable: false)
+            respondLocally(
+                exchange,
+                ProblemResponse(
+                    .badGateway, detail: "The upstream sent a malformed response.",
+                    closeConnection: exchange.hasBody && !exchange.requestEnded))
         } else {
             // The response was cut mid-body: the client must see a broken response, not a short one.
             exchange.outcomeNote = "upstream closed mid-response"
@@ -49,6 +73,27 @@ extension ProxyHandler: UpstreamResponseReceiver {
     }
 
     private func receivedResponseHead(_ head: HTTPResponseHead, exchange: ProxyExchange) {
+        let code = Int(head.status.code)
+        guard ResponseRules.isValidStatus(code) else {
+            exchange.outcomeNote = "invalid status \(code) from upstream"
+            attemptFailed(exchange, outcome: .resetBeforeResponse)
+            return
+        }
+        if code < 200 && code != 101 {
+            // Informational (103 Early Hints …): passed on to HTTP/1.1 clients, the final response still to come.
+            if ResponseRules.forwardsInformational(code, clientIsHTTP11: responseVersion(exchange) == .http1_1),
+                !exchange.responseStarted, exchange.pendingResponseHead == nil, let context
+            {
+                var headers = ForwardedHeaders.downstreamHeaders(
+                    from: head.headers, keepUpgrade: false, headerRules: exchange.snapshot.headerRules)
+                headers.remove(name: "content-length")
+                let status = HTTPResponseStatus(statusCode: code, reasonPhrase: ResponseRules.informationalReason(code))
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                    promise: nil)
+            }
+            return
+        }
         exchange.cancelResponseTimer()
         exchange.upstreamResponseHead = head
         if let replica = exchange.replica {
@@ -83,6 +128,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
                 case .success(let phase):
                     self.writeResponseHead(head, exchange: exchange, phase: phase)
                     for part in held { self.upstreamReceived(part) }
+                    if self.exchange === exchange { self.writePendingResponseHead(exchange) }
                     self.context?.flush()
                 case .failure(let error):
                     exchange.outcomeNote = "response phase: \(ErrorText.describe(error))"
@@ -97,7 +143,11 @@ extension ProxyHandler: UpstreamResponseReceiver {
     }
 
     private func writeResponseHead(_ upstream: HTTPResponseHead, exchange: ProxyExchange, phase: ResponsePhaseResult) {
-        var headers = ForwardedHeaders.downstreamHeaders(from: upstream.headers, keepUpgrade: false)
+        let isHTTP10 = responseVersion(exchange) == .http1_0
+        let bodyless =
+            exchange.head.method == .HEAD || upstream.status == .noContent || upstream.status == .notModified
+        var headers = ForwardedHeaders.downstreamHeaders(
+            from: upstream.headers, keepUpgrade: false, keepTrailer: true, headerRules: exchange.snapshot.headerRules)
         headers.remove(name: "x-gateway-session")
         for name in phase.removeHeaders { headers.remove(name: name) }
         headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestID)
@@ -114,14 +164,23 @@ extension ProxyHandler: UpstreamResponseReceiver {
             exchange.compress = ResponseCompression.prepare(
                 &headers, status: upstream.status, request: exchange.head, settings: settings)
         }
-        if exchange.closeAfterResponse || !exchange.head.isKeepAlive || closing {
+        let lengthDelimited = bodyless || headers.contains(name: "content-length")
+        // Trailers reach the client only in a chunked HTTP/1.1 body; `Trailer` is kept exactly then (both or neither).
+        exchange.forwardTrailers = !isHTTP10 && !lengthDelimited
+        if !exchange.forwardTrailers { headers.remove(name: "trailer") }
+        switch ResponseRules.persistence(
+            isHTTP10: isHTTP10, clientKeepAlive: exchange.head.isKeepAlive,
+            gatewayCloses: exchange.closeAfterResponse || closing, lengthDelimited: lengthDelimited)
+        {
+        case .close:
             headers.replaceOrAdd(name: "Connection", value: "close")
             exchange.closeAfterResponse = true
+        case .keepAlive(let announce):
+            if announce { headers.replaceOrAdd(name: "Connection", value: "keep-alive") }
         }
-        exchange.responseStarted = true
         exchange.responseStatus = Int(upstream.status.code)
-        let head = HTTPResponseHead(version: responseVersion(exchange), status: upstream.status, headers: headers)
-        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+        exchange.pendingResponseHead = HTTPResponseHead(
+            version: responseVersion(exchange), status: upstream.status, headers: headers)
     }
 
     func responseVersion(_ exchange: ProxyExchange) -> HTTPVersion {
@@ -133,8 +192,11 @@ extension ProxyHandler: UpstreamResponseReceiver {
         guard let context else { return }
         exchange.cancelResponseTimer()
         detachConnection(exchange, reusable: false)
+        endOpenAttempt(exchange, outcome: .aborted)
+        exchange.cancelBodyTimer()
         exchange.heldParts = []
         exchange.heldResponseParts = nil
+        exchange.pendingResponseHead = nil
         guard !exchange.responseStarted else {
             context.close(promise: nil)
             return
@@ -146,6 +208,10 @@ extension ProxyHandler: UpstreamResponseReceiver {
         var (head, body) = problem.render(requestID: exchange.requestID, allocator: context.channel.allocator)
         head.version = responseVersion(exchange)
         head.headers.addDateIfMissing()
+        if head.version == .http1_0, exchange.head.isKeepAlive, !exchange.closeAfterResponse {
+            // An HTTP/1.0 client asked to keep the connection: say that it is kept (RFC 9112 §9.3).
+            head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
         for (name, value) in exchange.policy.responseHeaders { head.headers.replaceOrAdd(name: name, value: value) }
         exchange.responseStarted = true
         exchange.responseStatus = Int(problem.status.code)
@@ -162,18 +228,30 @@ extension ProxyHandler: UpstreamResponseReceiver {
             context.close(promise: nil)
             return
         }
-        let status: HTTPResponseStatus = error == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
-        let detail =
-            error == .headerOverflow
-            ? "The request head is larger than the limit of \(services.snapshots.current.server.maxHeaderBytes) bytes."
-            : "The request is malformed: \(error)."
+        let server = services.snapshots.current.server
+        let status: HTTPResponseStatus
+        let detail: String
+        if error == .headerOverflow, activity.requestLine.exceeds(uriLimit: server.maxURIBytes) {
+            // The decoder counts the URI against the head limit: an overlong request line is 414, not 431.
+            status = .uriTooLong
+            detail = "The request target is longer than the limit of \(server.maxURIBytes) bytes."
+        } else if error == .headerOverflow {
+            status = .requestHeaderFieldsTooLarge
+            detail = "The request head is larger than the limit of \(server.maxHeaderBytes) bytes."
+        } else {
+            status = .badRequest
+            detail = "The request is malformed: \(error)."
+        }
         let requestID = exchange?.requestID ?? RequestID.generate()
         let problem = ProblemResponse(status, detail: detail, closeConnection: true)
         var (head, body) = problem.render(requestID: requestID, allocator: context.channel.allocator)
         head.headers.addDateIfMissing()
         if let exchange {
             exchange.cancelResponseTimer()
+            exchange.cancelBodyTimer()
             detachConnection(exchange, reusable: false)
+            endOpenAttempt(exchange, outcome: .aborted)
+            exchange.pendingResponseHead = nil
             exchange.responseStarted = true
             exchange.responseStatus = Int(status.code)
             exchange.phase = .done

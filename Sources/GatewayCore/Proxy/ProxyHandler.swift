@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayHTTP
 import NIOCore
 import NIOHTTP1
 
@@ -70,6 +71,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         responseTimer?.cancel()
         responseTimer = nil
         closing = true
+        exchange?.cancelBodyTimer()
         if let exchange, exchange.phase != .done {
             abandon(exchange, note: "client closed")
         }
@@ -108,6 +110,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if readPending, queuedBytes < Self.maxQueuedBytes, exchange.map({ clientReadsAllowed($0) }) ?? true {
             readPending = false
+            exchange?.bodyClock?.progressed(at: .now())
             context.read()
         }
     }
@@ -119,6 +122,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             begin(head: head, context: context)
         case .body(let buffer):
             guard let exchange else { return }
+            exchange.bodyClock?.progressed(at: .now())
             exchange.requestBytes += buffer.readableBytes
             if exchange.requestBytes > exchange.maxBodyBytes {
                 payloadTooLarge(exchange)
@@ -129,6 +133,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             guard let exchange else { return }
             exchange.requestEnded = true
+            exchange.cancelBodyTimer()
             forwardRequestPart(part, exchange: exchange)
             if exchange.phase == .done { finishIfComplete(exchange) }
         }
@@ -184,34 +189,44 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Request phases
 
-    private func begin(head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func begin(head rawHead: HTTPRequestHead, context: ChannelHandlerContext) {
         let snapshot = services.snapshots.current
-        let requestID = RequestID.accept(head.headers.first(name: "x-request-id")) ?? RequestID.generate(using: &random)
+        let requestID = RequestID.accept(rawHead.headers.first(name: "x-request-id")) ?? RequestID.generate(using: &random)
         let peerText = ClientAddress.text(of: peerAddress)
         let peerTrusted = snapshot.isTrustedProxy(peerBytes)
         let clientIP = ClientAddress.resolve(
             peer: peerText,
             peerTrusted: peerTrusted,
-            forwardedFor: head.headers[canonicalForm: "x-forwarded-for"].map(String.init),
+            forwardedFor: rawHead.headers[canonicalForm: "x-forwarded-for"].map(String.init),
             isTrusted: { text in ClientAddress.parse(text).map { snapshot.isTrustedProxy($0) } ?? false }
         )
 
-        if let framingProblem = RequestValidation.framingProblem(head) {
+        let screened: RequestScreening.Accepted
+        switch RequestScreening.screen(
+            rawHead, snapshot: snapshot,
+            listenerAuthority: { RequestValidation.listenerAuthority(context.channel.localAddress) })
+        {
+        case .accepted(let accepted):
+            screened = accepted
+        case .rejected(let problem):
             let exchange = ProxyExchange(
-                head: head, requestID: requestID, snapshot: snapshot, route: nil, clientIP: clientIP)
+                head: rawHead, requestID: requestID, snapshot: snapshot, route: nil, clientIP: clientIP)
             self.exchange = exchange
-            respondLocally(
-                exchange, ProblemResponse(.badRequest, detail: framingProblem, closeConnection: true))
+            services.observer.requestStarted()
+            respondLocally(exchange, problem)
             return
         }
-
-        let (path, _) = RequestValidation.splitURI(head.uri)
+        let head = screened.head
+        let path = screened.path
         let host = RequestValidation.hostWithoutPort(head.headers.first(name: "host"))
         let outcome = snapshot.router.route(method: head.method.rawValue, path: path, host: host)
         var route: CompiledRoute? = nil
         if case .matched(let matched) = outcome { route = matched }
         let exchange = ProxyExchange(
             head: head, requestID: requestID, snapshot: snapshot, route: route, clientIP: clientIP)
+        exchange.path = path
+        exchange.query = screened.query
+        exchange.clientURI = rawHead.uri
         self.exchange = exchange
         services.observer.requestStarted()
 
@@ -241,6 +256,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     closeConnection: true))
             return
         }
+
+        if exchange.hasBody { startBodyTimer(exchange) }
 
         if head.headers.contains(name: "upgrade") {
             // The request decoder stops parsing after an upgrade request: this connection serves nothing after it.
@@ -314,11 +331,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         exchange.attempts += 1
+        if choice.panic { services.observer.upstreamPanic(upstream: upstreamName) }
         exchange.replica = choice
         exchange.triedURLs.append(choice.url)
         exchange.requestSent = false
         exchange.attemptStartedAt = .now()
         services.selector.attemptStarted(choice)
+        let attempt = exchange.attemptLedger.start()
         let timeouts = route.settings.timeouts
         pool.acquire(
             host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount,
@@ -326,7 +345,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             .assumeIsolated().whenComplete { [self] result in
                 guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
                     if case .success(let connection) = result { connection.channel.close(promise: nil) }
-                    self.finishAttempt(exchange, choice, outcome: .aborted)
+                    self.finishAttempt(exchange, choice, outcome: .aborted, attempt: attempt)
                     return
                 }
                 switch result {
@@ -359,6 +378,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             for part in held { forwardRequestPart(part, exchange: exchange) }
         }
         connection.channel.flush()
+        exchange.bodyClock?.progressed(at: .now())
         if exchange.expectsContinue && !exchange.requestEnded {
             // We stripped `Expect` upstream and vouch for the upstream ourselves, like nginx does.
             writeInformational(.continue, context: context)
@@ -368,15 +388,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func upstreamHead(for exchange: ProxyExchange, route: CompiledRoute) -> HTTPRequestHead {
-        let (path, query) = RequestValidation.splitURI(exchange.head.uri)
-        let rewritten = route.rewrite(path: path)
-        let uri = query.map { rewritten + "?" + $0 } ?? rewritten
+        // The normalised path (SPEC §13): the upstream sees exactly what was routed.
+        let rewritten = route.rewrite(path: exchange.path)
+        let uri = exchange.query.map { rewritten + "?" + $0 } ?? rewritten
         var headers = ForwardedHeaders.upstreamHeaders(
             from: exchange.head.headers,
             clientAddress: ClientAddress.text(of: peerAddress),
             peerIsTrusted: exchange.snapshot.isTrustedProxy(peerBytes),
             requestID: exchange.requestID,
-            keepUpgrade: exchange.isWebSocketUpgrade && route.settings.websocket)
+            keepUpgrade: exchange.isWebSocketUpgrade && route.settings.websocket,
+            headerRules: exchange.snapshot.headerRules)
         headers.remove(name: "expect")
         for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
         if !exchange.isWebSocketUpgrade || !route.settings.websocket {
@@ -497,7 +518,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// One attempt against a replica ended: passive health (through the selector) and per-attempt metrics.
-    func finishAttempt(_ exchange: ProxyExchange, _ choice: ReplicaChoice, outcome: AttemptOutcome) {
+    /// Only the first end of an attempt counts (`attempt`: that number; nil: whichever is open), so the replica's
+    /// in-flight count drops exactly once whatever path ends it.
+    func finishAttempt(_ exchange: ProxyExchange, _ choice: ReplicaChoice, outcome: AttemptOutcome, attempt: Int? = nil) {
+        let ended = attempt.map { exchange.attemptLedger.end($0) } ?? (exchange.attemptLedger.endOpen() != nil)
+        guard ended else { return }
         services.selector.attemptFinished(choice, outcome: outcome)
         if let upstream = exchange.route?.settings.upstream {
             services.observer.upstreamAttempt(
@@ -522,6 +547,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func resumeClientReads() {
         guard readPending, let context, let exchange, clientReadsAllowed(exchange) else { return }
         readPending = false
+        exchange.bodyClock?.progressed(at: .now())
         context.read()
     }
 
@@ -583,11 +609,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func abandon(_ exchange: ProxyExchange, note: String) {
         exchange.outcomeNote = note
         exchange.cancelResponseTimer()
+        exchange.cancelBodyTimer()
         let reusable = exchange.upstreamResponseEnded && exchange.requestEnded
         detachConnection(exchange, reusable: reusable)
-        if let replica = exchange.replica, !exchange.upstreamResponseEnded {
-            finishAttempt(exchange, replica, outcome: .aborted)
-        }
+        endOpenAttempt(exchange, outcome: .aborted)
         if exchange.phase != .done {
             exchange.phase = .done
             if exchange.responseStatus == 0 { exchange.responseStatus = 499 }

@@ -1,22 +1,19 @@
+import GatewayHTTP
 import NIOHTTP1
 
 /// Checks and small parsers on the request head.
 enum RequestValidation {
-    /// Request-smuggling shapes (RFC 9112 §6.3) the decoder lets through, or nil when framing is unambiguous.
+    /// Request-smuggling shapes (RFC 9112 §6.3) and unsupported codings, or nil when framing is unambiguous.
+    /// (The proxy runs the full `RequestScreening`; this is the framing part of it, as text.)
     static func framingProblem(_ head: HTTPRequestHead) -> String? {
-        let lengths = head.headers[canonicalForm: "content-length"]
-        let codings = head.headers[canonicalForm: "transfer-encoding"]
-        if !lengths.isEmpty && !codings.isEmpty {
-            return "Both Content-Length and Transfer-Encoding are present."
-        }
-        if let first = lengths.first {
-            guard lengths.allSatisfy({ $0 == first }) else { return "Conflicting Content-Length values." }
-            guard !first.isEmpty, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
-                return "Content-Length is not a number."
+        do {
+            _ = try FramingRules.evaluate(
+                contentLength: head.headers[canonicalForm: "content-length"].map(String.init),
+                transferEncoding: head.headers[canonicalForm: "transfer-encoding"].map(String.init))
+        } catch {
+            switch error {
+            case .badRequest(let detail), .notImplemented(let detail): return detail
             }
-        }
-        if let last = codings.last, last.lowercased() != "chunked" {
-            return "Transfer-Encoding must end with chunked."
         }
         if head.headers[canonicalForm: "host"].count > 1 {
             return "More than one Host header."

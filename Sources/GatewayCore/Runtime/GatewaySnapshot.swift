@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayHTTP
 import NIOConcurrencyHelpers
 
 /// Everything derived from one configuration version. Immutable: a reload builds a new snapshot and swaps it in;
@@ -7,11 +8,17 @@ public final class GatewaySnapshot: Sendable {
     public let configuration: GatewayConfiguration
     public let router: Router
     public let version: Int
+    /// Which client header names are forwarded (`underscores_in_headers`, gateway-owned names).
+    public let headerRules: HeaderNameRules
+    /// How paths are normalised before routing (`merge_slashes`).
+    public let pathNormalizer: PathNormalizer
 
     public init(configuration: GatewayConfiguration, version: Int) {
         self.configuration = configuration
         self.router = Router(routes: configuration.routes)
         self.version = version
+        self.headerRules = HeaderNameRules(underscoresAllowed: configuration.server.underscoresInHeaders)
+        self.pathNormalizer = PathNormalizer(mergeSlashes: configuration.server.mergeSlashes)
     }
 
     public var server: ServerSettings { configuration.server }

@@ -1,3 +1,4 @@
+import GatewayHTTP
 import NIOCore
 
 /// Client-side timers of one connection (SPEC §2 `timeouts`): the whole request head must arrive within
@@ -32,6 +33,8 @@ final class ConnectionActivity {
     private var timer: Scheduled<Void>?
     private var eventLoop: (any EventLoop)?
     weak var front: ClientTimeoutHandler?
+    /// The request line of the head being received, measured so an overlong URI is 414 rather than 431.
+    var requestLine = RequestLineMeter()
 
     init(headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.headerTimeout = headerTimeout
@@ -51,7 +54,13 @@ final class ConnectionActivity {
         if phase == .idle { enter(.awaitingHead, timeout: headerTimeout) }
     }
 
+    /// Measures the request line while a head is expected (cheap: stops at the line's end).
+    func measure(_ buffer: ByteBuffer) {
+        if phase != .busy { requestLine.feed(buffer) }
+    }
+
     func requestHeadReceived() {
+        requestLine.stop()
         partialHead = false
         phase = .busy
         deadline = nil
@@ -69,6 +78,7 @@ final class ConnectionActivity {
     }
 
     private func enter(_ phase: Phase, timeout: TimeAmount) {
+        if self.phase == .busy || phase == .awaitingHead { requestLine.reset() }
         self.phase = phase
         let deadline = NIODeadline.now() + timeout
         self.deadline = deadline
@@ -138,6 +148,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         activity.bytesReceived(on: context.eventLoop)
+        activity.measure(unwrapInboundIn(data))
         context.fireChannelRead(data)
     }
 

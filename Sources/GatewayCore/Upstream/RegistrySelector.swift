@@ -19,7 +19,7 @@ struct RegistrySelector: ReplicaSelector {
         return .replica(
             ReplicaChoice(
                 host: replica.host, port: replica.port, url: replica.url,
-                setAffinityCookie: picked.setAffinityCookie, token: replica))
+                setAffinityCookie: picked.setAffinityCookie, token: replica, panic: picked.panic))
     }
 
     func attemptStarted(_ choice: ReplicaChoice) {

@@ -8,6 +8,8 @@ struct ReplicaChoice {
     let setAffinityCookie: String?
     /// The balancer's own replica object, handed back in `attemptFinished`.
     let token: AnyObject?
+    /// Picked in panic mode (`panic_threshold`), counted in `gateway_upstream_panic_total`.
+    var panic = false
 }
 
 enum PickResult {

@@ -97,10 +97,13 @@ final class UpstreamConnectionPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes,
-                        enableOutboundHeaderValidation: false
-                    )
+                    // As `addHTTPClientHandlers`, but with 1xx responses (103 Early Hints …) passed on: the proxy
+                    // forwards them to HTTP/1.1 clients (RFC 9110 §15.2).
+                    try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(
+                        ByteToMessageHandler(
+                            HTTPResponseDecoder(
+                                leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)))
                     try sync.addHandler(UpstreamConnectionHandler())
                 }
             }

@@ -16,6 +16,8 @@ public struct Pick: Sendable {
     public var replica: Replica
     /// For `balance: cookie`: the value to set in the affinity cookie on the response (nil = leave it).
     public var setAffinityCookie: String?
+    /// Chosen in panic mode (`panic_threshold`): too few replicas were healthy, so all were candidates.
+    public var panic = false
 
     public init(replica: Replica, setAffinityCookie: String? = nil) {
         self.replica = replica

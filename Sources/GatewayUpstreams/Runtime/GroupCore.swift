@@ -39,39 +39,64 @@ final class GroupCore: Sendable {
         let pick: Pick? = state.withLockedValue { state in
             let activeChecks = state.activeChecks
             var anyEligible = false
+            var configured = 0
+            var healthy = 0
             for position in state.members.indices {
                 state.refreshEjection(position, now: now, upstream: name, changes: &changes)
                 let member = state.members[position]
+                let isHealthy = member.health.state(now: now, activeChecks: activeChecks) == .healthy
+                if !member.draining {
+                    configured += 1
+                    if isHealthy { healthy += 1 }
+                }
                 let eligible =
-                    !member.draining && member.health.state(now: now, activeChecks: activeChecks) == .healthy
-                    && (excluding.isEmpty || !excluding.contains(member.replica.index))
+                    !member.draining && isHealthy && (excluding.isEmpty || !excluding.contains(member.replica.index))
                 state.members[position].eligible = eligible
                 anyEligible = anyEligible || eligible
             }
-            guard anyEligible else { return nil }
-            switch state.settings.balance {
-            case .roundRobin:
-                return BalancerAlgorithms.smoothWeightedRoundRobin(&state.members).map { Pick(replica: state.members[$0].replica) }
-            case .leastConn:
-                return BalancerAlgorithms.leastConnections(&state.members, cursor: &state.cursor).map {
-                    Pick(replica: state.members[$0].replica)
-                }
-            case .randomTwo:
-                return BalancerAlgorithms.randomTwo(&state.members, using: &state.rng).map {
-                    Pick(replica: state.members[$0].replica)
-                }
-            case .ipHash:
-                return BalancerAlgorithms.consistentHash(&state.members, ring: state.ring, key: context.clientIP).map {
-                    Pick(replica: state.members[$0].replica)
-                }
-            case .cookie:
-                return BalancerAlgorithms.cookieAffinity(&state.members, cookie: context.affinityCookie).map {
-                    Pick(replica: state.members[$0.0].replica, setAffinityCookie: $0.1)
+            let panic = PanicMode.isActive(
+                healthy: healthy, configured: configured, threshold: state.settings.panicThreshold)
+            if panic {
+                // Envoy's healthy panic threshold: with too few healthy replicas, health is more likely wrong
+                // (overload fails the checks) than the replicas down, so every configured replica is a candidate.
+                anyEligible = false
+                for position in state.members.indices {
+                    let member = state.members[position]
+                    let eligible = !member.draining && (excluding.isEmpty || !excluding.contains(member.replica.index))
+                    state.members[position].eligible = eligible
+                    anyEligible = anyEligible || eligible
                 }
             }
+            guard anyEligible else { return nil }
+            var pick = choose(&state, context)
+            pick?.panic = panic
+            return pick
         }
         if !changes.isEmpty { report(changes) }
         return pick
+    }
+
+    private func choose(_ state: inout GroupState, _ context: BalancerContext) -> Pick? {
+        switch state.settings.balance {
+        case .roundRobin:
+            return BalancerAlgorithms.smoothWeightedRoundRobin(&state.members).map { Pick(replica: state.members[$0].replica) }
+        case .leastConn:
+            return BalancerAlgorithms.leastConnections(&state.members, cursor: &state.cursor).map {
+                Pick(replica: state.members[$0].replica)
+            }
+        case .randomTwo:
+            return BalancerAlgorithms.randomTwo(&state.members, using: &state.rng).map {
+                Pick(replica: state.members[$0].replica)
+            }
+        case .ipHash:
+            return BalancerAlgorithms.consistentHash(&state.members, ring: state.ring, key: context.clientIP).map {
+                Pick(replica: state.members[$0].replica)
+            }
+        case .cookie:
+            return BalancerAlgorithms.cookieAffinity(&state.members, cookie: context.affinityCookie).map {
+                Pick(replica: state.members[$0.0].replica, setAffinityCookie: $0.1)
+            }
+        }
     }
 
     func requestStarted(_ index: Int) {
