@@ -78,6 +78,7 @@ public enum ConfigSchema {
             "passive": ["anyOf": [boolean, passive]],
             "retries": integer(minimum: 0),
             "affinity_cookie": text("cookie name for balance: cookie"),
+            "panic_threshold": ["anyOf": [boolean, ["type": "string", "pattern": #"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"#]]],
         ]
         let upstream = object(upstreamProperties, keys: UpstreamDecoder.keys, required: ["replicas"])
         var namedUpstreamProperties = upstreamProperties
@@ -143,11 +144,14 @@ public enum ConfigSchema {
                 "listen": ref("listen"),
                 "admin_listen": ["anyOf": [ref("listen"), ["type": "boolean", "enum": [false]]]],
                 "max_header_bytes": ref("size"), "max_body_bytes": ref("size"),
-                "timeouts": object(["client_header": ref("duration"), "client_idle": ref("duration")], keys: ["client_header", "client_idle"]),
+                "timeouts": object(
+                    ["client_header": ref("duration"), "client_idle": ref("duration"), "client_body": ref("duration")],
+                    keys: ["client_header", "client_idle", "client_body"]),
                 "shutdown_grace": ref("duration"),
                 "trusted_proxies": stringOrList("CIDR blocks or addresses"),
                 "access_log": accessLog,
                 "workers": integer(minimum: 0, maximum: 1024),
+                "max_uri_bytes": ref("size"), "underscores_in_headers": boolean, "merge_slashes": boolean,
             ], keys: ServerDecoder.keys)
         let store = object(
             [
