@@ -28,6 +28,11 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // libcrypt (libxcrypt): bcrypt verification for `server.admin_auth.basic_users_file`.
+        .systemLibrary(
+            name: "CCrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
         // Our Redis client: hiredis for the protocol, SwiftNIO for the I/O.
         .target(
             name: "GatewayRedis",
@@ -89,6 +94,7 @@ let package = Package(
                 "GatewayRedis",
                 "GatewayPolicies",
                 "GatewayUpstreams",
+                "CCrypt",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -124,6 +124,9 @@ struct Check: ParsableCommand {
             for line in ConfigSummary.lines(for: configuration) { print(line) }
             print(ConfigSummary.overview(for: configuration))
             for hint in ConfigHints.hints(for: configuration) { FileHandle.standardError.write(Data((hint + "\n").utf8)) }
+            for warning in ConfigWarnings.warnings(for: configuration) {
+                FileHandle.standardError.write(Data((warning + "\n").utf8))
+            }
         } catch let errors as ConfigErrors {
             if json { print(CheckReport.failure(errors.errors)) }
             printConfigErrors(errors)

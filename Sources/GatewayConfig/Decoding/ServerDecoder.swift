@@ -5,6 +5,7 @@ enum ServerDecoder {
     static let keys = [
         "listen", "admin_listen", "max_header_bytes", "max_body_bytes", "timeouts", "shutdown_grace",
         "trusted_proxies", "access_log", "workers", "max_uri_bytes", "underscores_in_headers", "merge_slashes",
+        "admin_auth",
     ]
 
     static func decode(_ node: Node, context: DecodeContext) -> ServerSettings {
@@ -62,6 +63,7 @@ enum ServerDecoder {
         if let value = map["workers"], let workers = context.int(value, key: "workers", atLeast: 0, atMost: 1024) {
             server.workers = workers
         }
+        if let value = map["admin_auth"] { server.adminAuth = AdminAuthDecoder.decode(value, context: context) }
         return server
     }
 

@@ -124,6 +124,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var underscoresInHeaders: Bool = false
     /// Merge `//` into `/` when normalising paths (`merge_slashes`, on like nginx).
     public var mergeSlashes: Bool = true
+    /// nil = the admin listener answers everyone (keep it on loopback).
+    public var adminAuth: AdminAuthSettings? = nil
 
     public init() {}
 }

@@ -8,17 +8,26 @@ public struct AdminRequest: Sendable {
     public var path: String
     public var query: [String: String]
     public var body: ByteBuffer
+    public var headers: HTTPHeaders = HTTPHeaders()
 }
 
 public struct AdminResponse: Sendable {
     public var status: HTTPResponseStatus
     public var contentType: String
     public var body: String
+    /// Extra response headers (security headers of the dashboard page, `WWW-Authenticate`, `Set-Cookie`…).
+    public var headers: [(String, String)] = []
+    /// Set for `GET /events`: the head is written without a length and the channel is handed to the feed.
+    var eventStream: EventsFeed? = nil
 
-    public init(status: HTTPResponseStatus = .ok, contentType: String = "application/json", body: String) {
+    public init(
+        status: HTTPResponseStatus = .ok, contentType: String = "application/json", body: String,
+        headers: [(String, String)] = []
+    ) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.headers = headers
     }
 
     public static func json(_ body: String, status: HTTPResponseStatus = .ok) -> AdminResponse {
@@ -42,16 +51,17 @@ public protocol AdminAPI: Sendable {
 enum AdminServer {
     static let maxBody = 1024 * 1024
 
-    static func bind(host: String, port: Int, group: any EventLoopGroup, api: any AdminAPI) async throws
-        -> any Channel
-    {
+    static func bind(
+        host: String, port: Int, group: any EventLoopGroup, api: any AdminAPI,
+        authenticator: AdminAuthenticator? = nil
+    ) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 128)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(api: api))
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(api: api, authenticator: authenticator))
                 }
             }
             .bind(host: host, port: port).get()
@@ -63,12 +73,16 @@ final class AdminHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     let api: any AdminAPI
+    let authenticator: AdminAuthenticator?
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
+    /// The connection became an event stream: further requests on it are ignored.
+    private var streaming = false
 
-    init(api: any AdminAPI) {
+    init(api: any AdminAPI, authenticator: AdminAuthenticator? = nil) {
         self.api = api
+        self.authenticator = authenticator
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -84,7 +98,7 @@ final class AdminHandler: ChannelInboundHandler {
                 body.writeBuffer(&buffer)
             }
         case .end:
-            guard let head else { return }
+            guard let head, !streaming else { return }
             self.head = nil
             if tooLarge {
                 write(.problem(.payloadTooLarge, "Admin request bodies are limited to 1 MiB."), head: head, context: context)
@@ -92,8 +106,22 @@ final class AdminHandler: ChannelInboundHandler {
             }
             let (path, queryString) = RequestValidation.splitURI(head.uri)
             let request = AdminRequest(
-                method: head.method, path: path, query: Self.parseQuery(queryString), body: body)
-            api.handle(request, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+                method: head.method, path: path, query: Self.parseQuery(queryString), body: body, headers: head.headers)
+            if let refusal = AdminGuard.crossOriginRefusal(head) {
+                write(refusal, head: head, context: context)
+                return
+            }
+            let api = self.api
+            let eventLoop = context.eventLoop
+            let answer: EventLoopFuture<AdminResponse>
+            if let authenticator {
+                answer = AdminGuard.admit(request, head: head, authenticator: authenticator, on: eventLoop) {
+                    api.handle(request, on: eventLoop)
+                }
+            } else {
+                answer = api.handle(request, on: eventLoop)
+            }
+            answer.assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let response): self.write(response, head: head, context: context)
                 case .failure(let error):
@@ -107,6 +135,16 @@ final class AdminHandler: ChannelInboundHandler {
         let buffer = context.channel.allocator.buffer(string: response.body)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        if let feed = response.eventStream, response.status == .ok, head.method == .GET {
+            streaming = true
+            headers.add(name: "Cache-Control", value: "no-store")
+            headers.add(name: "X-Accel-Buffering", value: "no")
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            feed.attach(context.channel)
+            return
+        }
         headers.add(name: "Content-Length", value: String(buffer.readableBytes))
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)

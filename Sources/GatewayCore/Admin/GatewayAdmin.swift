@@ -11,6 +11,8 @@ struct GatewayAdmin: AdminAPI {
     let prometheus: PrometheusCollectorRegistry
     let readiness: @Sendable () -> (ready: Bool, store: String)
     let extensions: (any AdminExtensions)?
+    /// `GET /events`; nil in tests that build the admin API alone.
+    var feed: EventsFeed? = nil
 
     func handle(_ request: AdminRequest, on eventLoop: any EventLoop) -> EventLoopFuture<AdminResponse> {
         switch (request.method, request.path) {
@@ -41,7 +43,19 @@ struct GatewayAdmin: AdminAPI {
                     .json(
                         "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity))
             }
+        case (.GET, "/"), (.HEAD, "/"):
+            return eventLoop.makeSucceededFuture(DashboardPage.response)
+        case (.HEAD, "/events"):
+            return eventLoop.makeSucceededFuture(AdminResponse(contentType: "text/event-stream; charset=utf-8", body: ""))
+        case (.GET, "/events"):
+            guard let feed else { return eventLoop.makeSucceededFuture(.problem(.notFound, "No event feed.")) }
+            var response = AdminResponse(contentType: "text/event-stream; charset=utf-8", body: "")
+            response.eventStream = feed
+            return eventLoop.makeSucceededFuture(response)
         default:
+            if let response = DrainEndpoint.handle(request, registry: registry) {
+                return eventLoop.makeSucceededFuture(response)
+            }
             if let extensions, let future = extensions.handle(request, on: eventLoop) { return future }
             return eventLoop.makeSucceededFuture(.problem(.notFound, "No admin endpoint \(request.method) \(request.path)."))
         }

@@ -109,12 +109,17 @@ public final class GatewayService: Service, Sendable {
             healthChecker: healthChecker, logger: logger,
             listening: (config.server.listen, config.server.adminListen))
         var adminChannel: (any Channel)? = nil
+        let dashboard = try DashboardWiring.make(
+            configuration: config, environment: environment, group: group, registry: registry, snapshots: snapshots,
+            prometheus: prometheus, readiness: { shared.readiness() }, logger: logger)
         if let admin = config.server.adminListen {
-            let api = GatewayAdmin(
+            var api = GatewayAdmin(
                 reloader: reloader, registry: registry, prometheus: prometheus,
                 readiness: { shared.readiness() }, extensions: shared.admin)
+            api.feed = dashboard.feed
             do {
-                adminChannel = try await AdminServer.bind(host: admin.host, port: admin.port, group: group, api: api)
+                adminChannel = try await AdminServer.bind(
+                    host: admin.host, port: admin.port, group: group, api: api, authenticator: dashboard.authenticator)
             } catch {
                 try? await serverChannel.close()
                 await healthChecker.stop()
@@ -179,6 +184,7 @@ public final class GatewayService: Service, Sendable {
         try? await finished.futureResult.get()
         graceTimer.cancel()
 
+        dashboard.stop()
         try? await adminChannel?.close()
         await healthChecker.stop()
         await shared.shutdown()

@@ -59,6 +59,7 @@ final class RequestObserver: Sendable {
     /// A request that failed to parse (no route, no exchange).
     func protocolError(status: Int) {
         unroutedMetrics.requests(method: "-", code: status).increment()
+        unroutedMetrics.window.record(status: status, nanoseconds: 0)
     }
 
     func requestFinished(_ exchange: ProxyExchange) {
@@ -76,6 +77,10 @@ final class RequestObserver: Sendable {
         handles.duration.recordNanoseconds(elapsed.nanoseconds)
         handles.requestBytes.increment(by: exchange.requestBytes)
         handles.responseBytes.increment(by: exchange.responseBytes)
+        metrics.window.record(status: code, nanoseconds: elapsed.nanoseconds)
+        if code >= 400, exchange.upstreamResponseHead == nil || exchange.problemDetail != nil {
+            LiveStats.shared.recordGatewayError(exchange, route: route, status: code)
+        }
         guard let accessLog else { return }
         accessLog.write(Self.record(exchange, route: route, method: method, elapsed: elapsed))
     }

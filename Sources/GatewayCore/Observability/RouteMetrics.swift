@@ -8,6 +8,8 @@ import NIOConcurrencyHelpers
 /// `/metrics` shows a series only once something happened on it, as before.
 final class RouteMetrics: Sendable {
     let route: String
+    /// The dashboard's per-second counts for this route (shared across reloads by name).
+    let window: RouteWindow
     private let handles = NIOLockedValueBox(Handles())
 
     /// The handles one finished request updates.
@@ -36,8 +38,9 @@ final class RouteMetrics: Sendable {
         var result: String
     }
 
-    init(route: String) {
+    init(route: String, live: LiveStats = .shared) {
         self.route = route
+        self.window = live.window(for: route)
     }
 
     /// `gateway_http_requests_total{route, method, code}`, `gateway_http_request_duration_seconds{route}` and

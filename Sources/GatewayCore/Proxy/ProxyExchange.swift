@@ -87,6 +87,8 @@ final class ProxyExchange {
     /// Upstream trailers are passed on (the client gets a chunked HTTP/1.1 body and the `Trailer` field).
     var forwardTrailers = false
     var outcomeNote: String? = nil
+    /// The `detail` of the problem document the gateway answered with (recent errors on the dashboard).
+    var problemDetail: String? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
     static let replayLimit = 64 * 1024

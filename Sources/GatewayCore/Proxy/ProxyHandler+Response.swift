@@ -215,6 +215,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         for (name, value) in exchange.policy.responseHeaders { head.headers.replaceOrAdd(name: name, value: value) }
         exchange.responseStarted = true
         exchange.responseStatus = Int(problem.status.code)
+        exchange.problemDetail = problem.detail
         exchange.responseBytes = body.readableBytes
         if exchange.head.method == .HEAD { body.clear() }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -254,6 +255,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
             exchange.pendingResponseHead = nil
             exchange.responseStarted = true
             exchange.responseStatus = Int(status.code)
+            exchange.problemDetail = detail
             exchange.phase = .done
             services.observer.requestFinished(exchange)
             self.exchange = nil

@@ -8,6 +8,9 @@ struct BalancerMember: Sendable {
     /// Smooth weighted round robin's running weight.
     var currentWeight = 0
     var draining = false
+    /// Taken out of rotation by an operator (`POST /upstreams/NAME/replicas/N/drain`); unlike `draining` the
+    /// replica stays configured and comes back with `undrain`. Kept across reloads while the URL stays.
+    var adminDrained = false
     /// Set by `pick` before an algorithm runs: available and not excluded.
     var eligible = false
 

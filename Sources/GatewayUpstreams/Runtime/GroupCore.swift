@@ -45,12 +45,15 @@ final class GroupCore: Sendable {
                 state.refreshEjection(position, now: now, upstream: name, changes: &changes)
                 let member = state.members[position]
                 let isHealthy = member.health.state(now: now, activeChecks: activeChecks) == .healthy
-                if !member.draining {
+                // An operator drain takes the replica out like a reload's drain: not counted, never picked (not even
+                // in panic mode).
+                let outOfRotation = member.draining || member.adminDrained
+                if !outOfRotation {
                     configured += 1
                     if isHealthy { healthy += 1 }
                 }
                 let eligible =
-                    !member.draining && isHealthy && (excluding.isEmpty || !excluding.contains(member.replica.index))
+                    !outOfRotation && isHealthy && (excluding.isEmpty || !excluding.contains(member.replica.index))
                 state.members[position].eligible = eligible
                 anyEligible = anyEligible || eligible
             }
@@ -62,7 +65,9 @@ final class GroupCore: Sendable {
                 anyEligible = false
                 for position in state.members.indices {
                     let member = state.members[position]
-                    let eligible = !member.draining && (excluding.isEmpty || !excluding.contains(member.replica.index))
+                    let eligible =
+                        !member.draining && !member.adminDrained
+                        && (excluding.isEmpty || !excluding.contains(member.replica.index))
                     state.members[position].eligible = eligible
                     anyEligible = anyEligible || eligible
                 }

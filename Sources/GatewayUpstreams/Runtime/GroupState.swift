@@ -27,7 +27,7 @@ struct GroupState: Sendable {
 
     func state(at position: Int, now: NIODeadline) -> ReplicaState {
         let member = members[position]
-        if member.draining { return .draining }
+        if member.draining || member.adminDrained { return .draining }
         return member.health.state(now: now, activeChecks: activeChecks)
     }
 
