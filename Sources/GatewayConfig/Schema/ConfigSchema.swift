@@ -152,6 +152,9 @@ public enum ConfigSchema {
                 "access_log": accessLog,
                 "workers": integer(minimum: 0, maximum: 1024),
                 "max_uri_bytes": ref("size"), "underscores_in_headers": boolean, "merge_slashes": boolean,
+                "admin_auth": object(
+                    ["basic_users_file": text("htpasswd file with bcrypt hashes"), "token_env": text("variable holding a bearer token")],
+                    keys: AdminAuthDecoder.keys),
             ], keys: ServerDecoder.keys)
         let store = object(
             [
