@@ -13,8 +13,9 @@
 #   --watch         pass --watch to `gateway serve` (reload when a config file changes)
 # Environment: GATEWAY_SESSION_SECRET (a dev value when unset), SKIP_BOOTSTRAP=1, DEV_BIN_DIR=DIR (use binaries
 #   already built there, skip the build), DEV_DEMO_PORTS="9001 9002" (where demo replicas r1, r2… may be
-#   started), STORE=single (default; STORE=cluster|sentinel arrive with the Redis
-#   cluster work).
+#   started), STORE=redis (default) | cluster (a local 3+3 Redis Cluster) | sentinel (1 primary, 2 replicas,
+#   3 sentinels): the topology is started on free ports by scripts/redis-topology.sh and the config's
+#   `store.redis` line is replaced by the matching `store.cluster` / `store.sentinel` block.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -49,8 +50,10 @@ fi
 
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/gateway-dev.XXXXXX")"
 pids=()
+topology_dir=""
 cleanup() {
     trap - EXIT INT TERM HUP
+    if [ -n "$topology_dir" ]; then bash scripts/redis-topology.sh stop "$topology_dir"; fi
     if [ "${#pids[@]}" -gt 0 ]; then
         say "stopping ${pids[*]}"
         for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -86,9 +89,7 @@ local_host() { case "$1" in 127.0.0.1|localhost|::1|0.0.0.0|"") return 0 ;; *) r
 host_of() { local a="${1%:*}"; a="${a#[}"; echo "${a%]}"; }
 
 # --- the store ------------------------------------------------------------------------------------------------
-# STORE=cluster|sentinel are started by the Redis cluster work (issue 13): add a start_store_cluster /
-# start_store_sentinel function here and select it below.
-start_store_single() {
+start_store_redis() {
     local url="$1" hostport host port
     hostport="${url#redis://}"; hostport="${hostport#*@}"; hostport="${hostport%%/*}"
     host="${hostport%:*}"; port="${hostport##*:}"
@@ -104,10 +105,31 @@ start_store_single() {
     pids+=($!)
     wait_until 10 redis_ping "$port" || { cat "$workdir/redis.log" >&2; die "redis-server did not start"; }
 }
-case "${STORE:-single}" in
-    single) [ "$store_mode" = redis ] && start_store_single "$redis_url" || say "store: in-memory (the config has no store.redis)" ;;
-    cluster|sentinel) die "STORE=${STORE} is not available yet (it arrives with the Redis cluster/sentinel work)" ;;
-    *) die "STORE must be single, cluster or sentinel" ;;
+# A local Redis Cluster or Sentinel group (scripts/redis-topology.sh); the config is copied with its store swapped.
+start_store_topology() {
+    local kind="$1" block
+    say "store: starting a Redis $kind (scripts/redis-topology.sh)…"
+    topology_dir="$workdir/$kind"
+    bash scripts/redis-topology.sh start "$kind" "$topology_dir" >/dev/null || die "the $kind did not start"
+    source "$topology_dir/env"
+    if [ "$kind" = cluster ]; then
+        block="  cluster:\n    nodes: [${GATEWAY_TEST_CLUSTER_NODES//,/, }]"
+        say "cluster nodes: $GATEWAY_TEST_CLUSTER_NODES"
+    else
+        block="  sentinel:\n    master: $GATEWAY_TEST_SENTINEL_MASTER\n    nodes: [${GATEWAY_TEST_SENTINEL_NODES//,/, }]"
+        say "sentinels: $GATEWAY_TEST_SENTINEL_NODES (data nodes $GATEWAY_TEST_SENTINEL_DATA)"
+    fi
+    cp -r "$(dirname "$config")/routes.d" "$workdir/" 2>/dev/null || true
+    sed "s|^  redis: .*|$block|" "$config" >"$workdir/gateway.yaml"
+    config="$workdir/gateway.yaml"
+    unset GATEWAY_REDIS_URL
+}
+case "${STORE:-redis}" in
+    redis|single)
+        if [ "$store_mode" = redis ] && [ -n "$redis_url" ]; then start_store_redis "$redis_url"
+        else say "store: $store_mode (the config has no store.redis)"; fi ;;
+    cluster|sentinel) start_store_topology "$STORE" ;;
+    *) die "STORE must be redis, cluster or sentinel (got '${STORE}')" ;;
 esac
 
 # --- demo replicas, only where the config points and nothing answers --------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a fresh clone: bootstrap → swift build --build-tests → a private Redis on a free
-# port → swift test (unit) → pytest tests/integration (real gateway and demo-backend processes).
+# port, a 3-primary/3-replica Redis Cluster and a 1+2 Sentinel group (scripts/redis-topology.sh) → swift test
+# (unit) → pytest tests/integration (real gateway and demo-backend processes).
 # Exits non-zero when either suite fails. Always stops what it started.
 #
 # Usage: scripts/test.sh [pytest arguments…]      e.g. scripts/test.sh -k routing -x
@@ -26,6 +27,8 @@ redis_pid=""
 cleanup() {
     trap - EXIT INT TERM
     if [ -n "$redis_pid" ]; then kill -TERM "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; fi
+    bash scripts/redis-topology.sh stop "$workdir/cluster"
+    bash scripts/redis-topology.sh stop "$workdir/sentinel"
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -41,6 +44,18 @@ fi
 export GATEWAY_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
 export REDIS_SERVER_PORT="$port"
 say "redis-server on 127.0.0.1:$port"
+
+# The cluster and the sentinel group start side by side (each takes ~15 s, mostly waiting for gossip).
+bash scripts/redis-topology.sh start cluster "$workdir/cluster" >/dev/null &
+cluster_starter=$!
+bash scripts/redis-topology.sh start sentinel "$workdir/sentinel" >/dev/null &
+sentinel_starter=$!
+wait "$cluster_starter" || { say "the Redis Cluster did not start"; exit 1; }
+wait "$sentinel_starter" || { say "the Redis Sentinel group did not start"; exit 1; }
+source "$workdir/cluster/env"
+source "$workdir/sentinel/env"
+export REDIS_TOPOLOGY_SCRIPT="$PWD/scripts/redis-topology.sh"
+say "redis cluster on $GATEWAY_TEST_CLUSTER_NODES; sentinels on $GATEWAY_TEST_SENTINEL_NODES"
 
 unit=0
 if [ "${SKIP_UNIT:-0}" != 1 ]; then

@@ -29,8 +29,15 @@ enum CheckReport {
                 },
             ]
         }
-        var store: [String: Any] = ["mode": config.store.redisURL == nil ? "memory" : "redis"]
-        if let url = config.store.redisURL { store["redis"] = ConfigSummary.redacted(url) }
+        var store: [String: Any] = ["mode": "memory"]
+        if let url = config.store.redisURL {
+            store["mode"] = "redis"
+            store["redis"] = ConfigSummary.redacted(url)
+        } else if config.store.cluster != nil {
+            store["mode"] = "cluster"
+        } else if config.store.sentinel != nil {
+            store["mode"] = "sentinel"
+        }
         let object: [String: Any] = [
             "ok": true,
             "files": config.sourceFiles,

@@ -67,7 +67,14 @@ import Testing
             == RedisURL(address: .tcp(host: "cache", port: 6380), username: "user", password: "p@ss", database: 3))
         #expect(try RedisURL.parse("redis://:secret@cache") == RedisURL(address: .tcp(host: "cache", port: 6379), password: "secret"))
         #expect(try RedisURL.parse("unix:///run/redis.sock?db=2") == RedisURL(address: .unix(path: "/run/redis.sock"), database: 2))
-        for bad in ["rediss://h:1", "http://h:1", "redis://", "redis://h:1/x", "unix://relative", "redis://h:0"] {
+        // The query forms `gateway serve` has always accepted (one parser for check and serve, issue 11).
+        #expect(try RedisURL.parse("redis://cache:6380?db=4&password=p%26w&user=bob")
+            == RedisURL(address: .tcp(host: "cache", port: 6380), username: "bob", password: "p&w", database: 4))
+        #expect(try RedisURL.parse("unix:///run/redis.sock?password=x&db=1")
+            == RedisURL(address: .unix(path: "/run/redis.sock"), password: "x", database: 1))
+        #expect(try RedisURL.parse("redis://[::1]:6390/2") == RedisURL(address: .tcp(host: "::1", port: 6390), database: 2))
+        for bad in ["rediss://h:1", "http://h:1", "redis://", "redis://h:1/x", "unix://relative", "redis://h:0",
+                    "redis://h:1?x=1", "redis://h:1?db=x", "unix:///s?tls=1"] {
             #expect(throws: ValueParseError.self) { try RedisURL.parse(bad) }
         }
     }

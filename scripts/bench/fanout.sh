@@ -8,7 +8,7 @@
 # (RESULTS=path to change).
 # Usage: scripts/bench/fanout.sh [SUBSCRIBERS=200] [RATE=1000 msg/s] [DURATION=10 s] [IDLE=10000]
 #        GATEWAY_BIN=path skips the gateway's release build (e.g. a debug binary for a smoke run);
-#        FANOUT_BIN=path skips the client's.
+#        FANOUT_BIN=path skips the client's. STORE=cluster runs it on a local 3+3 Redis Cluster (sharded pub/sub).
 source "$(dirname "$0")/lib.sh"
 SUBS=${1:-200}
 RATE=${2:-1000}
@@ -27,10 +27,21 @@ SAMPLE_EVERY=${SAMPLE_EVERY:-10}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "open files limit: $(ulimit -n)" >&2
 
-REDIS=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS" --save "" --appendonly no --dir "$BENCH_TMP" >/dev/null 2>&1 &
-BENCH_PIDS+=($!)
-wait_port "$REDIS"
+# STORE=cluster: the same through sharded pub/sub on a local 3-primary/3-replica Redis Cluster.
+if [ "${STORE:-redis}" = cluster ]; then
+  bash "$ROOT/scripts/redis-topology.sh" start cluster "$BENCH_TMP/cluster" >/dev/null
+  trap 'bash "$ROOT/scripts/redis-topology.sh" stop "$BENCH_TMP/cluster"; bench_cleanup' EXIT
+  source "$BENCH_TMP/cluster/env"
+  STORE_YAML="store: { cluster: { nodes: [${GATEWAY_TEST_CLUSTER_NODES//,/, }] }, key_prefix: \"bench:\" }"
+  REDIS_PIDS=$(cat "$BENCH_TMP"/cluster/*.pid)
+else
+  REDIS=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$REDIS" --save "" --appendonly no --dir "$BENCH_TMP" >/dev/null 2>&1 &
+  BENCH_PIDS+=($!)
+  REDIS_PIDS=$!
+  wait_port "$REDIS"
+  STORE_YAML="store: { redis: \"redis://127.0.0.1:$REDIS/0\", key_prefix: \"bench:\" }"
+fi
 
 start_gateway() {  # NAME -> sets PORT_<NAME>, ADMIN_<NAME>, PID_<NAME>
   local name=$1 port admin
@@ -40,7 +51,7 @@ server:
   listen: 127.0.0.1:$port
   admin_listen: 127.0.0.1:$admin
   access_log: false
-store: { redis: "redis://127.0.0.1:$REDIS/0", key_prefix: "bench:" }
+$STORE_YAML
 upstreams:
   app: { replicas: ["http://127.0.0.1:9"] }
 routes:
@@ -58,15 +69,18 @@ YAML
 }
 start_gateway A
 start_gateway B
+for admin in "$ADMIN_A" "$ADMIN_B"; do  # store connected (a Cluster's slot map known) before subscribing
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$admin/readyz" >/dev/null && break; sleep 0.1; done
+done
 
 # --- fan-out: SUBS subscribers spread over A and B, publisher on A; CPU time of every process is read around it -----
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
-REDIS_PID=${BENCH_PIDS[0]}
-CPU_BEFORE="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(cpu_ticks "$REDIS_PID")"
+redis_ticks() { local t=0 pid; for pid in $REDIS_PIDS; do t=$((t + $(cpu_ticks "$pid"))); done; echo "$t"; }
+CPU_BEFORE="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(redis_ticks)"
 "$FANOUT_BIN" --ports "$PORT_A,$PORT_B" --publish-port "$PORT_A" --subscribers "$SUBS" --rate "$RATE" \
   --duration "$DURATION" --threads "$CLIENT_THREADS" --tick-ms "$TICK_MS" --sample-every "$SAMPLE_EVERY" \
   > "$BENCH_TMP/fanout.json"
-CPU_AFTER="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(cpu_ticks "$REDIS_PID")"
+CPU_AFTER="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(redis_ticks)"
 
 # --- idle connections on A -------------------------------------------------------------------------------------
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -8,7 +8,9 @@ BENCH_PIDS=()
 
 bench_cleanup() {
   for pid in "${BENCH_PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -f "$BENCH_TMP/nginx.pid" ]; then kill "$(cat "$BENCH_TMP/nginx.pid")" 2>/dev/null || true; fi
+  for pidfile in "$BENCH_TMP"/*.pid; do
+    if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+  done
   wait 2>/dev/null || true
   rm -rf "$BENCH_TMP"
 }
@@ -27,8 +29,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Release builds (SCRATCH_PATH=dir selects another build folder, e.g. .build-bench).
+# Release builds (SCRATCH_PATH=dir selects another build folder, e.g. .build-bench). GATEWAY_BIN=path (and
+# optionally DEMO_BIN=path) set in the environment skips the build, e.g. to measure a saved baseline binary.
 build_release() {
+  if [ -n "${GATEWAY_BIN:-}" ] && [ -x "$GATEWAY_BIN" ]; then
+    DEMO_BIN=${DEMO_BIN:-$(dirname "$GATEWAY_BIN")/demo-backend}
+    return 0
+  fi
   local scratch=${SCRATCH_PATH:-.build}
   (cd "$ROOT" && swift build -c release --scratch-path "$scratch" --product gateway >&2 \
      && swift build -c release --scratch-path "$scratch" --product demo-backend >&2)
@@ -36,19 +43,20 @@ build_release() {
   DEMO_BIN="$ROOT/$scratch/release/demo-backend"
 }
 
-# start_nginx WORKERS < http-block-body: writes $BENCH_TMP/nginx.conf (pid, logs and temp paths inside $BENCH_TMP,
-# access log off) around the `http { … }` contents read from stdin, and starts nginx with it.
+# start_nginx WORKERS [NAME=nginx] < http-block-body: writes $BENCH_TMP/NAME.conf (pid $BENCH_TMP/NAME.pid, logs and
+# temp paths in $BENCH_TMP/NAME, access log off) around the `http { … }` contents read from stdin, and starts nginx
+# with it. A second NAME runs a second, independent nginx (e.g. upstreams apart from a measured proxy).
 start_nginx() {
-  local workers=$1
-  mkdir -p "$BENCH_TMP/nginx"
+  local workers=$1 name=${2:-nginx}
+  mkdir -p "$BENCH_TMP/$name"
   {
-    printf 'worker_processes %s;\npid %s/nginx.pid;\nerror_log %s/nginx/error.log warn;\n' "$workers" "$BENCH_TMP" "$BENCH_TMP"
+    printf 'worker_processes %s;\npid %s/%s.pid;\nerror_log %s/%s/error.log warn;\n' "$workers" "$BENCH_TMP" "$name" "$BENCH_TMP" "$name"
     printf 'events { worker_connections 4096; }\nhttp {\n  access_log off;\n  keepalive_requests 1000000;\n'
-    printf '  client_body_temp_path %s/nginx/body;\n  proxy_temp_path %s/nginx/proxy;\n' "$BENCH_TMP" "$BENCH_TMP"
+    printf '  client_body_temp_path %s/%s/body;\n  proxy_temp_path %s/%s/proxy;\n' "$BENCH_TMP" "$name" "$BENCH_TMP" "$name"
     cat
     printf '}\n'
-  } > "$BENCH_TMP/nginx.conf"
-  nginx -c "$BENCH_TMP/nginx.conf" -e "$BENCH_TMP/nginx/error.log"
+  } > "$BENCH_TMP/$name.conf"
+  nginx -c "$BENCH_TMP/$name.conf" -e "$BENCH_TMP/$name/error.log"
 }
 
 wait_port() {

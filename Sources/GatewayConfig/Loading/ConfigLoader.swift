@@ -112,13 +112,16 @@ public enum ConfigLoader {
         return (upstreams, routes)
     }
 
-    /// `GATEWAY_REDIS_URL` (when set and non-empty) replaces `store.redis`.
+    /// `GATEWAY_REDIS_URL` (when set and non-empty) replaces `store.redis`, and a single node replaces a
+    /// configured `store.cluster`/`store.sentinel` too (the environment wins, as for `store.redis`).
     private static func applyEnvironment(_ environment: [String: String], to config: inout GatewayConfiguration,
                                          redisNode: Node?, path: String, diagnostics: Diagnostics) {
         guard let value = environment["GATEWAY_REDIS_URL"]?.trimmingSpaces(), !value.isEmpty else { return }
         do {
             _ = try RedisURL.parse(value)
             config.store.redisURL = value
+            config.store.cluster = nil
+            config.store.sentinel = nil
         } catch {
             let location = redisNode.map { DecodeContext(file: path, diagnostics: diagnostics).location(of: $0) }
                 ?? SourceLocation(file: path, line: 1, column: 1)

@@ -143,6 +143,9 @@ public struct StoreSettings: Sendable, Equatable {
     /// `redis://[user:pass@]host:port/db` or `unix:///path`; nil = in-memory store (single instance).
     /// `GATEWAY_REDIS_URL` in the environment overrides the file.
     public var redisURL: String? = nil
+    /// `store.cluster` / `store.sentinel` (SPEC §8); at most one of redis | cluster | sentinel is set.
+    public var cluster: ClusterStoreSettings? = nil
+    public var sentinel: SentinelStoreSettings? = nil
     public var keyPrefix: String = "gw:"
     public var commandTimeout: Duration = .milliseconds(100)
     public var onError: StoreFailurePolicy = .allow

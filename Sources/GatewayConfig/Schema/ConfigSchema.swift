@@ -159,6 +159,16 @@ public enum ConfigSchema {
         let store = object(
             [
                 "redis": ["type": "string", "pattern": "^(redis|unix)://"],
+                "cluster": object(
+                    ["nodes": stringOrList("redis://host:port seed nodes"), "read_from_replicas": boolean],
+                    keys: StoreDecoder.clusterKeys),
+                "sentinel": object(
+                    [
+                        "master": text("the master name the sentinels monitor"),
+                        "nodes": stringOrList("sentinel addresses"), "db": integer(minimum: 0),
+                        "password_env": text("variable holding the data nodes' password"),
+                        "sentinel_password_env": text("variable holding the sentinels' password"),
+                    ], keys: StoreDecoder.sentinelKeys),
                 "key_prefix": ["type": "string"], "command_timeout": ref("duration"),
                 "on_error": oneOf(StoreFailurePolicy.allCases.map(\.rawValue)),
             ], keys: StoreDecoder.keys)

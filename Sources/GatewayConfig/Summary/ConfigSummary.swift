@@ -7,7 +7,10 @@ public enum ConfigSummary {
 
     /// `config OK: 5 routes, 2 upstreams, store redis://..., 2 files` — a closing line for `check`.
     public static func overview(for config: GatewayConfiguration) -> String {
-        let store = config.store.redisURL.map { "store \(redacted($0))" } ?? "in-memory store"
+        let store = config.store.redisURL.map { "store \(redacted($0))" }
+            ?? config.store.cluster.map { "store cluster (\(plural($0.nodes.count, "seed")))" }
+            ?? config.store.sentinel.map { "store sentinel \($0.master) (\(plural($0.nodes.count, "sentinel")))" }
+            ?? "in-memory store"
         return "config OK: \(plural(config.routes.count, "route")), \(plural(config.upstreams.count, "upstream")), "
             + "\(store), \(plural(config.sourceFiles.count, "file"))"
     }

@@ -31,24 +31,27 @@ public struct RedisURL: Sendable, Equatable {
         }
         if lower.hasPrefix("unix://") {
             var rest = Substring(trimmed.dropFirst("unix://".count))
-            var database = 0
+            var query: Substring = ""
             if let question = rest.firstIndex(of: "?") {
-                let query = rest[rest.index(after: question)...]
+                query = rest[rest.index(after: question)...]
                 rest = rest[..<question]
-                guard query.hasPrefix("db="), let db = Int(query.dropFirst(3)), db >= 0 else {
-                    throw ValueParseError("'\(text)': the only query parameter is db=N")
-                }
-                database = db
             }
             guard rest.hasPrefix("/"), rest.count > 1 else {
                 throw ValueParseError("'\(text)' must look like unix:///path/to/redis.sock")
             }
-            return RedisURL(address: .unix(path: String(rest)), database: database)
+            var url = RedisURL(address: .unix(path: String(rest).removingPercentEncoding ?? String(rest)))
+            try url.apply(query: query, text: text)
+            return url
         }
         guard lower.hasPrefix("redis://") else {
             throw ValueParseError("'\(text)' must look like redis://host:port/db or unix:///path")
         }
         var rest = Substring(trimmed.dropFirst("redis://".count))
+        var query: Substring = ""
+        if let question = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: question)...]
+            rest = rest[..<question]
+        }
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -84,7 +87,28 @@ public struct RedisURL: Sendable, Equatable {
         guard !hostPort.hasPrefix(":"), address.port > 0 else {
             throw ValueParseError("'\(text)' must look like redis://host:port/db")
         }
-        return RedisURL(address: .tcp(host: address.host, port: address.port), username: username,
-                        password: password, database: database)
+        var url = RedisURL(address: .tcp(host: address.host, port: address.port), username: username,
+                           password: password, database: database)
+        try url.apply(query: query, text: text)
+        return url
+    }
+
+    /// Query items both URL forms accept: `db=N`, `password=…`, `user=…` (or `username=…`), percent-encoded.
+    private mutating func apply(query: Substring, text: String) throws(ValueParseError) {
+        for item in query.split(separator: "&") {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = parts.count > 1 ? String(parts[1]).removingPercentEncoding ?? String(parts[1]) : ""
+            switch parts[0] {
+            case "db":
+                guard let db = Int(value), db >= 0 else {
+                    throw ValueParseError("'\(text)': database must be a number, e.g. ?db=0")
+                }
+                database = db
+            case "password": password = value
+            case "user", "username": username = value
+            default:
+                throw ValueParseError("'\(text)': unknown query parameter '\(parts[0])' (db, password, user)")
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ import CoreMetrics
 import GatewayUpstreams
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Prometheus
 
 /// The admin endpoints of SPEC §6.
@@ -9,7 +10,8 @@ struct GatewayAdmin: AdminAPI {
     let reloader: Reloader
     let registry: UpstreamRegistry
     let prometheus: PrometheusCollectorRegistry
-    let readiness: @Sendable () -> (ready: Bool, store: String)
+    /// `details`: extra members of the answer as (name, JSON value), e.g. `("nodes", "6")` for a Cluster.
+    let readiness: @Sendable () -> (ready: Bool, store: String, details: [(String, String)])
     let extensions: (any AdminExtensions)?
     /// `GET /events`; nil in tests that build the admin API alone.
     var feed: EventsFeed? = nil
@@ -19,8 +21,9 @@ struct GatewayAdmin: AdminAPI {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):
             return eventLoop.makeSucceededFuture(.json("{\"status\":\"ok\"}"))
         case (.GET, "/readyz"), (.HEAD, "/readyz"):
-            let (ready, store) = readiness()
-            let body = "{\"status\":\(JSONText.quote(ready ? "ready" : "not_ready")),\"store\":\(JSONText.quote(store))}"
+            let (ready, store, details) = readiness()
+            let extra = details.map { ",\(JSONText.quote($0.0)):\($0.1)" }.joined()
+            let body = "{\"status\":\(JSONText.quote(ready ? "ready" : "not_ready")),\"store\":\(JSONText.quote(store))\(extra)}"
             return eventLoop.makeSucceededFuture(.json(body, status: ready ? .ok : .serviceUnavailable))
         case (.GET, "/metrics"):
             registry.forEachReplica { upstream, replica, state in
@@ -33,15 +36,17 @@ struct GatewayAdmin: AdminAPI {
         case (.GET, "/upstreams"):
             return eventLoop.makeSucceededFuture(.json(registry.snapshotJSON()))
         case (.POST, "/reload"):
-            switch reloader.reload(trigger: "admin") {
-            case .applied(let version, let routes):
-                return eventLoop.makeSucceededFuture(
-                    .json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}"))
-            case .rejected(let errors):
-                let list = errors.map(JSONText.quote).joined(separator: ",")
-                return eventLoop.makeSucceededFuture(
-                    .json(
-                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity))
+            // Reading and parsing the files is blocking work: it runs on the thread pool, never on this loop.
+            let reloader = self.reloader
+            return NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+                switch reloader.reload(trigger: "admin") {
+                case .applied(let version, let routes):
+                    return AdminResponse.json("{\"status\":\"reloaded\",\"version\":\(version),\"routes\":\(routes)}")
+                case .rejected(let errors):
+                    let list = errors.map(JSONText.quote).joined(separator: ",")
+                    return AdminResponse.json(
+                        "{\"status\":\"rejected\",\"errors\":[\(list)]}", status: .unprocessableEntity)
+                }
             }
         case (.GET, "/"), (.HEAD, "/"):
             return eventLoop.makeSucceededFuture(DashboardPage.response)

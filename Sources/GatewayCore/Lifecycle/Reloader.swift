@@ -36,7 +36,7 @@ final class Reloader: Sendable {
         self.logger = logger
     }
 
-    enum Outcome {
+    enum Outcome: Sendable {
         case applied(version: Int, routes: Int)
         case rejected(errors: [String])
     }

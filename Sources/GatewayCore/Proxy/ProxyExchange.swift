@@ -43,7 +43,6 @@ final class ProxyExchange {
     var policy = PolicyContext()
 
     // Request side.
-    var upstreamHead: HTTPRequestHead?
     /// Body parts (and `.end`) received before the upstream connection was ready.
     var heldParts: [HTTPServerRequestPart] = []
     /// A copy of the body kept for a retry while it stays under `replayLimit` (nil once it outgrew it).

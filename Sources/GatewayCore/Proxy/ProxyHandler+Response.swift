@@ -163,6 +163,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         if let route = exchange.route, let settings = route.settings.compress {
             exchange.compress = ResponseCompression.prepare(
                 &headers, status: upstream.status, request: exchange.head, settings: settings)
+            if exchange.compress { ensureCompressor() }
         }
         let lengthDelimited = bodyless || headers.contains(name: "content-length")
         // Trailers reach the client only in a chunked HTTP/1.1 body; `Trailer` is kept exactly then (both or neither).

@@ -287,10 +287,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 if exchange.hasBody && !exchange.requestEnded { problem.closeConnection = true }
                 self.respondLocally(exchange, problem)
             case .failure(let error):
+                // The error text (store addresses, driver messages) goes to the access log, not to the client.
+                exchange.outcomeNote = "policy check failed: \(error)"
                 self.respondLocally(
                     exchange,
                     ProblemResponse(
-                        .serviceUnavailable, detail: "A policy check failed: \(error).",
+                        .serviceUnavailable, detail: "A policy check failed; try again shortly.",
                         headers: [("Retry-After", "1")]))
             }
         }
@@ -364,7 +366,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.phase = .proxying
         connection.handler.receiver = self
         let head = upstreamHead(for: exchange, route: route)
-        exchange.upstreamHead = head
         exchange.requestSent = true
         connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if exchange.attempts > 1, let replay = exchange.replayBody {
@@ -500,7 +501,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange,
             ProblemResponse(
                 .badGateway,
-                detail: "The upstream failed: \(exchange.outcomeNote ?? outcome.metricLabel).",
+                // What failed (the replica's address, the socket error) is in `outcomeNote` for the access log
+                // and in the metrics; the client gets a generic sentence.
+                detail: outcome == .connectFailure
+                    ? "The upstream could not be reached." : "The upstream failed before sending a response.",
                 closeConnection: exchange.hasBody && !exchange.requestEnded))
     }
 

@@ -49,22 +49,3 @@ protocol RequestPolicies: Sendable {
     /// Whether this route needs the request phase at all.
     func needsRequestPhase(_ route: CompiledRoute) -> Bool
 }
-
-/// No shared-state policies: every request proceeds.
-struct PassThroughPolicies: RequestPolicies {
-    func requestPhase(_ request: PolicyRequest, on eventLoop: any EventLoop) -> EventLoopFuture<RequestPhaseResult> {
-        eventLoop.makeSucceededFuture(.proceed(context: PolicyContext()))
-    }
-
-    func responsePhase(
-        _ request: PolicyRequest,
-        context: PolicyContext,
-        responseHead: HTTPResponseHead,
-        on eventLoop: any EventLoop
-    ) -> EventLoopFuture<ResponsePhaseResult> {
-        eventLoop.makeSucceededFuture(ResponsePhaseResult())
-    }
-
-    func needsResponsePhase(_ route: CompiledRoute) -> Bool { false }
-    func needsRequestPhase(_ route: CompiledRoute) -> Bool { false }
-}

@@ -22,14 +22,17 @@ import NIOCore
 final class PubSubHub: PubSubEndpoint {
     private let fanout: LocalFanout
     private let client: RedisClient?
-    private let subscriber: RedisSubscriber?
+    private let subscriber: (any RedisChannelSubscriber)?
+    /// `PUBLISH`, or `SPUBLISH` on a Redis Cluster (sharded pub/sub): the one place choosing it.
+    private let publishCommand: ByteBuffer
     /// `{key_prefix}ch:`
     let channelPrefix: String
     let metrics: PubSubMetrics
     private let logger: Logger
 
-    private init(client: RedisClient?, subscriber: RedisSubscriber?, fanout: LocalFanout, channelPrefix: String, logger: Logger) {
+    private init(client: RedisClient?, subscriber: (any RedisChannelSubscriber)?, fanout: LocalFanout, channelPrefix: String, logger: Logger) {
         self.client = client
+        self.publishCommand = ByteBuffer(string: client?.publishCommand ?? "PUBLISH")
         self.subscriber = subscriber
         self.fanout = fanout
         self.channelPrefix = channelPrefix
@@ -43,7 +46,9 @@ final class PubSubHub: PubSubEndpoint {
     }
 
     /// Shared through Redis. Starts the subscriber connection (on one loop of `group`); `client` is the process's
-    /// command client (its owner starts and shuts it down).
+    /// command client (its owner starts and shuts it down). The client picks the pub/sub flavour for its
+    /// topology (`client.makeSubscriber`: SUBSCRIBE on one node / Sentinel's primary, SSUBSCRIBE per shard on a
+    /// Cluster); `configuration` is not needed any more (the client knows its nodes).
     static func redis(
         client: RedisClient,
         configuration: RedisConfiguration,
@@ -53,9 +58,7 @@ final class PubSubHub: PubSubEndpoint {
     ) -> PubSubHub {
         let fanout = LocalFanout()
         let prefix = keyPrefix + "ch:"
-        let subscriber = RedisSubscriber(
-            configuration: configuration, eventLoop: group.next(), logger: logger
-        ) { redisChannel, payload in
+        let subscriber = client.makeSubscriber(eventLoop: group.next()) { redisChannel, payload in
             guard redisChannel.hasPrefix(prefix) else { return }
             let channel = String(redisChannel.utf8.dropFirst(prefix.utf8.count))!
             guard let data = PubSubData.fromRedisPayload(payload) else {
@@ -106,7 +109,7 @@ final class PubSubHub: PubSubEndpoint {
         payload.writeStaticString("{\"data\":")
         payload.writeBuffer(&data)
         payload.writeStaticString("}")
-        let arguments = [ByteBuffer(string: "PUBLISH"), ByteBuffer(string: channelPrefix + channel), payload]
+        let arguments = [publishCommand, ByteBuffer(string: channelPrefix + channel), payload]
         let metrics = self.metrics
         return client.send(arguments, on: eventLoop).map { _ in metrics.published.increment() }
     }

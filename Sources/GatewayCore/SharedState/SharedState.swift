@@ -11,7 +11,7 @@ struct SharedState: Sendable {
     let policies: any RequestPolicies
     let pubsub: (any PubSubEndpoint)?
     let admin: (any AdminExtensions)?
-    let readiness: @Sendable () -> (ready: Bool, store: String)
+    let readiness: @Sendable () -> (ready: Bool, store: String, details: [(String, String)])
     let shutdown: @Sendable () async -> Void
 
     struct StartupError: Error, CustomStringConvertible {
@@ -27,10 +27,15 @@ struct SharedState: Sendable {
         let store = configuration.store
         var redis: RedisClient? = nil
         var redisConfigurationForPubSub: RedisConfiguration? = nil
-        if let url = store.redisURL {
+        if store.cluster != nil || store.sentinel != nil {
+            let client = try StoreTopology.makeClient(store: store, environment: environment, group: group, logger: logger)
+            client.start()
+            redis = client
+            redisConfigurationForPubSub = client.configuration
+        } else if let url = store.redisURL {
             let redisConfiguration: RedisConfiguration
             do {
-                redisConfiguration = try RedisConfiguration(url: url, commandTimeout: store.commandTimeout.timeAmount)
+                redisConfiguration = try RedisConfiguration(storeURL: url, commandTimeout: store.commandTimeout.timeAmount)
             } catch {
                 throw StartupError(description: "store.redis: \(error)")
             }
@@ -92,8 +97,12 @@ struct SharedState: Sendable {
             pubsub: hub,
             admin: adminParts.isEmpty ? nil : CombinedAdminExtensions(parts: adminParts),
             readiness: {
-                guard let redis = redisClient else { return (true, "memory") }
-                return redis.isConnected ? (true, "redis") : (false, "redis_unreachable")
+                guard let redis = redisClient else { return (true, "memory", []) }
+                let topology = redis.topology
+                if topology.kind == "redis" {
+                    return redis.isConnected ? (true, "redis", []) : (false, "redis_unreachable", [])
+                }
+                return (redis.isConnected, topology.kind, topology.details)
             },
             shutdown: {
                 await hub.shutdown()

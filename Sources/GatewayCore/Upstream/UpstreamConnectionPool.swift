@@ -8,8 +8,6 @@ final class UpstreamConnection {
     let handler: UpstreamConnectionHandler
     let replicaKey: String
     var idleSince: NIODeadline = .now()
-    /// How many requests it has served (0 = fresh connection).
-    var useCount = 0
 
     init(channel: any Channel, handler: UpstreamConnectionHandler, replicaKey: String) {
         self.channel = channel
@@ -40,10 +38,10 @@ final class UpstreamConnectionPool {
         eventLoop.preconditionInEventLoop()
         let key = Self.key(host: host, port: port)
         let now = NIODeadline.now()
-        while !fresh, var stack = idle[key], let connection = stack.popLast() {
-            idle[key] = stack.isEmpty ? nil : stack
+        // Popped in place: copying the stack out of the dictionary and back made a copy of the array (a heap
+        // allocation and an O(keepalive) copy) on every request.
+        while !fresh, let connection = idle[key]?.popLast() {
             if connection.isUsable, now - connection.idleSince < maxIdleTime {
-                connection.useCount += 1
                 return eventLoop.assumeIsolated().makeSucceededFuture(connection)
             }
             connection.channel.close(promise: nil)
@@ -59,14 +57,13 @@ final class UpstreamConnectionPool {
             connection.channel.close(promise: nil)
             return
         }
-        var stack = idle[connection.replicaKey] ?? []
-        guard stack.count < keepalive else {
+        guard (idle[connection.replicaKey]?.count ?? 0) < keepalive else {
             connection.channel.close(promise: nil)
             return
         }
         connection.idleSince = .now()
-        stack.append(connection)
-        idle[connection.replicaKey] = stack
+        // Appended in place (an emptied stack keeps its key and storage, so this does not allocate either).
+        idle[connection.replicaKey, default: []].append(connection)
         // Keep reading while idle so an upstream close is noticed (and the connection dropped) at once.
         connection.handler.resumeReading()
     }

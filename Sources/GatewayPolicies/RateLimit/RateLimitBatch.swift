@@ -13,7 +13,7 @@ final class RateLimitBatch: @unchecked Sendable {
     private struct Entry {
         var requests: [RateLimitRequest]
         var parameters: [GCRAParameters]
-        var promise: EventLoopPromise<RateLimitDecision>
+        var promise: EventLoopPromise<[Int64]>
     }
 
     private let client: RedisClient
@@ -35,10 +35,11 @@ final class RateLimitBatch: @unchecked Sendable {
         self.maximumSize = maximumSize
     }
 
-    /// Adds one request's limits; the future carries the request's decision.
-    func enqueue(requests: [RateLimitRequest], parameters: [GCRAParameters]) -> EventLoopFuture<RateLimitDecision> {
+    /// Adds one request's limits; the future carries each limit's occupancy before the request (µs), from
+    /// which ``RedisRateLimiter`` derives the verdict (the script charged all of them or none).
+    func enqueue(requests: [RateLimitRequest], parameters: [GCRAParameters]) -> EventLoopFuture<[Int64]> {
         eventLoop.preconditionInEventLoop()
-        let promise = eventLoop.makePromise(of: RateLimitDecision.self)
+        let promise = eventLoop.makePromise(of: [Int64].self)
         entries.append(Entry(requests: requests, parameters: parameters, promise: promise))
         arguments.append(String(requests.count))
         for (request, parameter) in zip(requests, parameters) {
@@ -77,9 +78,7 @@ final class RateLimitBatch: @unchecked Sendable {
                 var start = 0
                 for entry in entries {
                     let count = entry.requests.count
-                    entry.promise.succeed(RedisRateLimiter.decision(
-                        requests: entry.requests, parameters: entry.parameters,
-                        occupancies: occupancies[start..<start + count]))
+                    entry.promise.succeed(Array(occupancies[start..<start + count]))
                     start += count
                 }
             case .failure(let error):

@@ -14,6 +14,18 @@ import NIOCore
 ///   the cost, never the verdicts.
 /// - Failures (down, timeout, closed) fail the future with the `RedisError`; wrap in
 ///   ``StoreBackedRateLimiter`` to apply `store.on_error`.
+///
+/// Redis Cluster: a script may only touch keys of one hash slot, and a route's limits have independent keys
+/// (per IP, per user, …) that must stay shared with every other route decision using them, so they cannot
+/// all be tagged into one slot. The limits of a request are therefore grouped by slot:
+/// - one group (a single limit, or keys that share a slot): exactly as above, one atomic step;
+/// - several groups: each is checked-and-charged atomically in its own slot's batch, all in parallel (no
+///   extra round trip). If every group admitted, the request is admitted. If any group refused (or failed),
+///   the groups that did charge are refunded (``refundScript``: TAT − T) before the verdict is returned.
+/// Each key's own check is atomic, so **no budget is ever exceeded**: a charge is only made where it fits.
+/// The price is conservative: between a charge and its refund (one round trip) a concurrent request on a
+/// refunded key may be refused although, in the end, the budget had room for it. See docs/architecture.md.
+/// Batching is per (event loop, slot).
 public final class RedisRateLimiter: RateLimiter {
     /// ARGV = `R, n₁, T τ …(n₁ pairs), n₂, T τ …` for R requests with nᵢ limits each (µs); KEYS = every
     /// request's limit keys, in the same order. Returns each key's occupancy before its request
@@ -60,10 +72,34 @@ public final class RedisRateLimiter: RateLimiter {
         return occupancy
         """)
 
+    /// Gives back a charge: KEYS = keys, ARGV = their emission intervals (µs). `TAT − T`, deleted when that
+    /// is already in the past. Only used when a cross-slot request was refused by another slot's limits.
+    static let refundScript = RedisScript(
+        """
+        pcall(redis.replicate_commands)
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        for i = 1, #KEYS do
+          local tat = tonumber(redis.call('GET', KEYS[i]) or 0) or 0
+          local back = tat - tonumber(ARGV[i])
+          if back <= now then
+            redis.call('DEL', KEYS[i])
+          else
+            redis.call('SET', KEYS[i], string.format('%d', back), 'PX', math.floor((back - now) / 1000) + 1)
+          end
+        end
+        return 0
+        """)
+
+    private struct BatchKey: Hashable {
+        var loop: ObjectIdentifier
+        var slot: Int
+    }
+
     private let client: RedisClient
     private let maximumBatchSize: Int
-    /// One batch per event loop; each batch is only touched on its loop.
-    private let batches = NIOLockedValueBox<[ObjectIdentifier: RateLimitBatch]>([:])
+    /// One batch per event loop (and per hash slot in a Cluster); each batch is only touched on its loop.
+    private let batches = NIOLockedValueBox<[BatchKey: RateLimitBatch]>([:])
 
     /// - Parameter maximumBatchSize: requests per `EVALSHA` at most; a fuller tick sends several.
     public init(client: RedisClient, maximumBatchSize: Int = 128) {
@@ -77,11 +113,64 @@ public final class RedisRateLimiter: RateLimiter {
             return eventLoop.flatSubmit { self.check(requests, on: eventLoop) }
         }
         let parameters = requests.map { GCRAParameters($0.limit) }
-        return batch(for: eventLoop).enqueue(requests: requests, parameters: parameters)
+        guard client.isCluster else {
+            return batch(for: eventLoop).enqueue(requests: requests, parameters: parameters).map {
+                Self.decision(requests: requests, parameters: parameters, occupancies: $0[...])
+            }
+        }
+        // Cluster: one group per hash slot, in first-seen order.
+        var grouping: [(slot: Int, indices: [Int])] = []
+        for (index, request) in requests.enumerated() {
+            let slot = client.clusterSlot(forKey: request.key) ?? 0
+            if let g = grouping.firstIndex(where: { $0.slot == slot }) {
+                grouping[g].indices.append(index)
+            } else {
+                grouping.append((slot, [index]))
+            }
+        }
+        let groups = grouping
+        if groups.count == 1 {
+            return batch(for: eventLoop, slot: groups[0].slot).enqueue(requests: requests, parameters: parameters).map {
+                Self.decision(requests: requests, parameters: parameters, occupancies: $0[...])
+            }
+        }
+        let parts = groups.map { group in
+            batch(for: eventLoop, slot: group.slot).enqueue(
+                requests: group.indices.map { requests[$0] }, parameters: group.indices.map { parameters[$0] })
+        }
+        return EventLoopFuture.whenAllComplete(parts, on: eventLoop).flatMap { results in
+            var occupancies = [Int64](repeating: 0, count: requests.count)
+            var charged: [[Int]] = []  // groups the script charged
+            var failure: (any Error)? = nil
+            for (group, result) in zip(groups, results) {
+                switch result {
+                case .success(let values):
+                    for (index, value) in zip(group.indices, values) { occupancies[index] = value }
+                    if zip(group.indices, values).allSatisfy({ parameters[$0].admits(occupancy: $1) }) {
+                        charged.append(group.indices)
+                    }
+                case .failure(let error):
+                    failure = failure ?? error
+                }
+            }
+            let decision = Self.decision(requests: requests, parameters: parameters, occupancies: occupancies[...])
+            guard failure != nil || decision.outcome != .allowed else {
+                return eventLoop.makeSucceededFuture(decision)
+            }
+            // Refused (or partly failed): give back what was charged, then answer.
+            let refunds = charged.map { indices in
+                self.client.evaluate(Self.refundScript, keys: indices.map { requests[$0].key },
+                                     arguments: indices.map { String(parameters[$0].emissionInterval) }, on: eventLoop)
+            }
+            return EventLoopFuture.whenAllComplete(refunds, on: eventLoop).flatMapThrowing { [failure] _ in
+                if let failure { throw failure }
+                return decision
+            }
+        }
     }
 
-    func batch(for eventLoop: any EventLoop) -> RateLimitBatch {
-        let id = ObjectIdentifier(eventLoop)
+    func batch(for eventLoop: any EventLoop, slot: Int = -1) -> RateLimitBatch {
+        let id = BatchKey(loop: ObjectIdentifier(eventLoop), slot: slot)
         return batches.withLockedValue { batches in
             if let batch = batches[id] { return batch }
             let batch = RateLimitBatch(client: client, script: Self.script, eventLoop: eventLoop,

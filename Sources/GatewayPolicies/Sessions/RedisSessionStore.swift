@@ -11,6 +11,11 @@ import NIOCore
 /// - Every operation is one Lua script using Redis `TIME`; lookups refresh the idle timeout only when more
 ///   than idle/10 has passed (``SessionExpiry``), so a busy session is not written on every request.
 /// - Any Redis failure fails the future with ``SessionStoreUnavailable`` (the proxy answers 503).
+/// - Redis Cluster: a session key and its user's index live in different slots, and a script may only touch
+///   one slot, so the index is maintained by separate commands there: `create` runs the session script, then
+///   `indexScript` on the user key; `lookup`/`delete` leave a stale id in the index (harmless: it expires with
+///   the index and `deleteAll` counts only sessions that still existed); `deleteAll` reads the index and
+///   deletes each session key on its own node. A session is still one key, created and checked atomically.
 public final class RedisSessionStore: SessionStore {
     static let nowMilliseconds = """
         pcall(redis.replicate_commands)
@@ -46,7 +51,7 @@ public final class RedisSessionStore: SessionStore {
             local refreshed = tonumber(fields[4]) or 0
             if now >= created + absolute or now >= refreshed + idle then
               redis.call('DEL', KEYS[1])
-              if fields[2] and fields[2] ~= '' then redis.call('SREM', ARGV[3] .. fields[2], ARGV[4]) end
+              if ARGV[3] ~= '' and fields[2] and fields[2] ~= '' then redis.call('SREM', ARGV[3] .. fields[2], ARGV[4]) end
               return false
             end
             if now - refreshed > math.floor(idle / 10) then
@@ -64,7 +69,7 @@ public final class RedisSessionStore: SessionStore {
         """
         local user = redis.call('HGET', KEYS[1], 'u')
         local removed = redis.call('DEL', KEYS[1])
-        if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
+        if ARGV[1] ~= '' and user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
         return removed
         """)
 
@@ -76,6 +81,14 @@ public final class RedisSessionStore: SessionStore {
         for _, id in ipairs(ids) do removed = removed + redis.call('DEL', ARGV[1] .. id) end
         redis.call('DEL', KEYS[1])
         return removed
+        """)
+
+    /// Cluster only: KEYS[1] user index. ARGV: id, absolute ms. Adds the id, extends the index's lifetime.
+    static let indexScript = RedisScript(
+        """
+        redis.call('SADD', KEYS[1], ARGV[1])
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+        return 1
         """)
 
     private let client: RedisClient
@@ -94,14 +107,21 @@ public final class RedisSessionStore: SessionStore {
     public func create(data: String, user: String?, on eventLoop: any EventLoop) -> EventLoopFuture<String> {
         let id = SessionCookieCodec.newSessionID()
         var keys = [sessionPrefix + id]
-        if let user, !user.isEmpty { keys.append(userPrefix + user) }
         let arguments = [data, user ?? "", String(expiry.idle), String(expiry.absolute), id]
+        if client.isCluster, let user, !user.isEmpty {
+            let index = userPrefix + user
+            let absolute = String(expiry.absolute)
+            return run(Self.createScript, keys: keys, arguments: arguments, on: eventLoop).flatMap { _ in
+                self.run(Self.indexScript, keys: [index], arguments: [id, absolute], on: eventLoop)
+            }.map { _ in id }
+        }
+        if let user, !user.isEmpty { keys.append(userPrefix + user) }
         return run(Self.createScript, keys: keys, arguments: arguments, on: eventLoop).map { _ in id }
     }
 
     public func lookup(id: String, on eventLoop: any EventLoop) -> EventLoopFuture<Session?> {
         guard SessionCookieCodec.isWellFormedID(id[...]) else { return eventLoop.makeSucceededFuture(nil) }
-        let arguments = [String(expiry.idle), String(expiry.absolute), userPrefix, id]
+        let arguments = [String(expiry.idle), String(expiry.absolute), client.isCluster ? "" : userPrefix, id]
         return run(Self.lookupScript, keys: [sessionPrefix + id], arguments: arguments, on: eventLoop)
             .flatMapThrowing { reply in
                 if reply.isNull { return nil }
@@ -117,13 +137,29 @@ public final class RedisSessionStore: SessionStore {
 
     public func delete(id: String, on eventLoop: any EventLoop) -> EventLoopFuture<Bool> {
         guard SessionCookieCodec.isWellFormedID(id[...]) else { return eventLoop.makeSucceededFuture(false) }
-        return run(Self.deleteScript, keys: [sessionPrefix + id], arguments: [userPrefix, id], on: eventLoop)
+        return run(Self.deleteScript, keys: [sessionPrefix + id], arguments: [client.isCluster ? "" : userPrefix, id],
+                   on: eventLoop)
             .map { ($0.int ?? 0) > 0 }
     }
 
     public func deleteAll(user: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
-        run(Self.deleteAllScript, keys: [userPrefix + user], arguments: [sessionPrefix], on: eventLoop)
+        if client.isCluster { return clusterDeleteAll(user: user, on: eventLoop) }
+        return run(Self.deleteAllScript, keys: [userPrefix + user], arguments: [sessionPrefix], on: eventLoop)
             .map { $0.int ?? 0 }
+    }
+
+    /// Cluster: the index, then each session on its own node, then the index itself.
+    private func clusterDeleteAll(user: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        let index = userPrefix + user
+        let client = self.client
+        let sessionPrefix = self.sessionPrefix
+        return client.send(["SMEMBERS", index], on: eventLoop).flatMap { reply in
+            let ids = reply.array?.compactMap(\.string) ?? []
+            let deletions = ids.map { client.send(["DEL", sessionPrefix + $0], on: eventLoop) }
+            return EventLoopFuture.whenAllSucceed(deletions, on: eventLoop).flatMap { removed in
+                client.send(["DEL", index], on: eventLoop).map { _ in removed.reduce(0) { $0 + ($1.int ?? 0) } }
+            }
+        }.flatMapErrorThrowing { error in throw SessionStoreUnavailable(underlying: error) }
     }
 
     private func run(_ script: RedisScript, keys: [String], arguments: [String], on eventLoop: any EventLoop)

@@ -2,151 +2,209 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Pipelined Redis client with one connection per event loop of the group: commands sent from loop L use L's
-/// connection, so callers on an event loop never hop threads. Connects in the background and reconnects forever
-/// with exponential backoff + jitter. While a loop's connection is down, commands fail at once with
-/// `.unavailable`. AUTH and SELECT are sent on every (re)connect before the connection counts as up.
+/// The gateway's Redis client, whatever the topology behind it:
+/// * **single node**: one pipelined connection per event loop (``RedisNodeClient``);
+/// * **Cluster**: commands routed by hash slot to the owning primary, redirects followed
+///   (``RedisClusterRouter``); every multi-key command must keep its keys in one slot;
+/// * **Sentinel**: the connections follow the primary the sentinels announce and check `ROLE` on every
+///   (re)connect; a `READONLY` reply (a demoted primary) drops the connection and asks the sentinels again.
 ///
-/// Why SwiftNIO I/O + the hiredis *reader* rather than hiredis' async API (`redisAsyncContext`):
-/// * hiredis' async API needs an event-library adapter (libevent, libuv, ae, ...); none exists for SwiftNIO, and
-///   writing one means handing hiredis a raw fd and emulating its read/write callbacks on NIO's selector, outside
-///   NIO's channel model (no backpressure, no `closeFuture`, no `EmbeddedChannel` testing).
-/// * With NIO owning the socket, each Redis connection lives on the same event loop as the HTTP requests using
-///   it: no thread hops, no locks on the hot path, and writes are coalesced per loop tick into one syscall.
-/// * hiredis' async API calls back with C function pointers and `void*` privdata; bridging Swift closures and
-///   promises through that safely under Swift 6 strict concurrency is fragile. The reader is a pure parser:
-///   bytes in, reply trees out, easy to own and free deterministically.
-/// * Timeouts, reconnect policy (jittered backoff, fail-fast while down) and pub/sub resubscription are ours to
-///   define, instead of hiredis' fixed behaviour.
+/// Callers send the same commands in every mode. In a Cluster, `send` routes by the command's first argument
+/// after the name (the key or channel of `GET`, `SET`, `SPUBLISH`, …); `evaluate` routes by its first key.
 public final class RedisClient: Sendable {
-    /// One loop's connection. The connection object itself is touched only on its loop.
-    private struct Slot: Sendable {
-        let eventLoop: any EventLoop
-        let connection: NIOLoopBoundBox<RedisConnection>
-        let upFlag: NIOLockedValueBox<Bool>
+    enum Mode: Sendable {
+        case node(RedisNodeClient)
+        case cluster(RedisClusterRouter)
+        case sentinel(RedisNodeClient, RedisSentinelMonitor)
     }
 
+    /// Single node: the configuration. Cluster/Sentinel: the data-node template (its address is not used).
     public let configuration: RedisConfiguration
-    private let slots: [ObjectIdentifier: Slot]
-    private let orderedSlots: [Slot]
+    let mode: Mode
+    private let group: any EventLoopGroup
     private let logger: Logger
-    private let started = NIOLockedValueBox(false)
 
+    /// One Redis node.
     public init(configuration: RedisConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
+        self.group = group
         self.logger = logger
-        var slots: [ObjectIdentifier: Slot] = [:]
-        var ordered: [Slot] = []
-        let loops = Array(group.makeIterator())
-        let upFlags = loops.map { _ in NIOLockedValueBox(false) }
-        let announced = NIOLockedValueBox(false)
-        for (eventLoop, upFlag) in zip(loops, upFlags) {
-            let connection = RedisConnection(configuration: configuration, eventLoop: eventLoop,
-                                             logger: logger, upFlag: upFlag)
-            // One "redis connected" line per process (not one per event-loop connection), and again after an
-            // outage of every connection; each connection's own line is at debug level.
-            connection.onUp = {
-                let up = upFlags.reduce(0) { $0 + ($1.withLockedValue { $0 } ? 1 : 0) }
-                let first = announced.withLockedValue { done in
-                    defer { done = true }
-                    return !done
-                }
-                if first || up == 1 {
-                    logger.info(
-                        "redis connected",
-                        metadata: ["address": "\(configuration.address)", "connections": "\(upFlags.count) (one per event loop)"])
-                }
-            }
-            let slot = Slot(eventLoop: eventLoop,
-                            connection: NIOLoopBoundBox.makeBoxSendingValue(connection, eventLoop: eventLoop),
-                            upFlag: upFlag)
-            slots[ObjectIdentifier(eventLoop)] = slot
-            ordered.append(slot)
-        }
-        precondition(!ordered.isEmpty, "RedisClient needs an EventLoopGroup with at least one loop")
-        self.slots = slots
-        self.orderedSlots = ordered
+        self.mode = .node(RedisNodeClient(configuration: configuration, group: group, logger: logger))
     }
 
-    /// Starts connecting every loop's connection in the background. Idempotent.
+    /// A Redis Cluster reached through `seeds` (`host:port`; the rest is discovered). `template` supplies
+    /// password and timeouts for every node.
+    public init(clusterSeeds seeds: [String], template: RedisConfiguration, group: any EventLoopGroup, logger: Logger,
+                events: RedisTopologyEvents = RedisTopologyEvents()) {
+        self.configuration = template
+        self.group = group
+        self.logger = logger
+        self.mode = .cluster(RedisClusterRouter(seeds: seeds, template: template, group: group, logger: logger,
+                                                events: events))
+    }
+
+    /// The primary of a Sentinel group.
+    public init(sentinel: RedisSentinelConfiguration, group: any EventLoopGroup, logger: Logger,
+                events: RedisTopologyEvents = RedisTopologyEvents()) {
+        self.configuration = sentinel.data
+        self.group = group
+        self.logger = logger
+        let monitor = RedisSentinelMonitor(configuration: sentinel, group: group, logger: logger, events: events)
+        let data = RedisNodeClient(configuration: sentinel.data, group: group, logger: logger,
+                                   addressProvider: { monitor.primary }, requirePrimary: true,
+                                   onWrongRole: { monitor.resolve() })
+        monitor.onSwitch { data.reconnectNow() }
+        self.mode = .sentinel(data, monitor)
+    }
+
+    /// Starts connecting in the background. Idempotent.
     public func start() {
-        let first = started.withLockedValue { started in
-            defer { started = true }
-            return !started
-        }
-        guard first else { return }
-        for slot in orderedSlots {
-            slot.eventLoop.execute { slot.connection.value.start() }
+        switch mode {
+        case .node(let node): node.start()
+        case .cluster(let router): router.start()
+        case .sentinel(let node, let monitor):
+            monitor.start()
+            node.start()
         }
     }
 
-    /// Sends one command. `-ERR` replies fail the future with `RedisError.server`.
     public func send(_ arguments: [String], on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
-        let slot = self.slot(for: eventLoop)
-        if slot.eventLoop === eventLoop && eventLoop.inEventLoop {
-            let promise = eventLoop.makePromise(of: RESPValue.self)
-            slot.connection.value.send(arguments, promise: promise)
-            return promise.futureResult
+        switch mode {
+        case .node(let node): return node.send(arguments, on: eventLoop)
+        case .cluster(let router):
+            let slot = arguments.count > 1 ? RedisHashSlot.slot(for: arguments[1]) : Int.random(in: 0..<RedisHashSlot.count)
+            return router.send(arguments, slot: slot, on: eventLoop)
+        case .sentinel(let node, let monitor):
+            return watchReadOnly(node.send(arguments, on: eventLoop), node, monitor)
         }
-        let promise = slot.eventLoop.makePromise(of: RESPValue.self)
-        slot.eventLoop.execute { slot.connection.value.send(arguments, promise: promise) }
-        return promise.futureResult.hop(to: eventLoop)
     }
 
     /// Binary-safe variant of `send(_:on:)`.
     public func send(_ arguments: [ByteBuffer], on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
-        let slot = self.slot(for: eventLoop)
-        if slot.eventLoop === eventLoop && eventLoop.inEventLoop {
-            let promise = eventLoop.makePromise(of: RESPValue.self)
-            slot.connection.value.send(arguments, promise: promise)
-            return promise.futureResult
+        switch mode {
+        case .node(let node): return node.send(arguments, on: eventLoop)
+        case .cluster(let router):
+            let slot = arguments.count > 1 ? Self.slot(of: arguments[1]) : Int.random(in: 0..<RedisHashSlot.count)
+            return router.send(arguments, slot: slot, on: eventLoop)
+        case .sentinel(let node, let monitor):
+            return watchReadOnly(node.send(arguments, on: eventLoop), node, monitor)
         }
-        let promise = slot.eventLoop.makePromise(of: RESPValue.self)
-        slot.eventLoop.execute { slot.connection.value.send(arguments, promise: promise) }
-        return promise.futureResult.hop(to: eventLoop)
     }
 
-    /// EVALSHA with transparent NOSCRIPT fallback: when the server does not know the script (restart,
-    /// SCRIPT FLUSH, failover) it is sent once with EVAL, which runs it and loads it for the next EVALSHA.
+    /// EVALSHA with transparent NOSCRIPT fallback (per node in a Cluster). In a Cluster all `keys` must share
+    /// a slot (Redis refuses the call with `CROSSSLOT` otherwise); the call goes to the slot of `keys[0]`.
     public func evaluate(_ script: RedisScript, keys: [String], arguments: [String],
                          on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
-        var tail = [String(keys.count)]
-        tail.reserveCapacity(1 + keys.count + arguments.count)
-        tail.append(contentsOf: keys)
-        tail.append(contentsOf: arguments)
-        let evalArguments = ["EVAL", script.source] + tail
-        return send(["EVALSHA", script.sha1] + tail, on: eventLoop).flatMapError { error in
-            guard case RedisError.server(let message) = error, message.hasPrefix("NOSCRIPT") else {
-                return eventLoop.makeFailedFuture(error)
-            }
-            return self.send(evalArguments, on: eventLoop)
+        switch mode {
+        case .node(let node): return node.evaluate(script, keys: keys, arguments: arguments, on: eventLoop)
+        case .cluster(let router):
+            let slot = keys.first.map(RedisHashSlot.slot(for:)) ?? Int.random(in: 0..<RedisHashSlot.count)
+            return router.evaluate(script, keys: keys, arguments: arguments, slot: slot, on: eventLoop)
+        case .sentinel(let node, let monitor):
+            return watchReadOnly(node.evaluate(script, keys: keys, arguments: arguments, on: eventLoop), node, monitor)
         }
     }
 
-    /// True when at least one loop's connection is up.
-    public var isConnected: Bool {
-        orderedSlots.contains { $0.upFlag.withLockedValue { $0 } }
+    /// A demoted primary answers writes with `READONLY`: reconnect (the handshake's `ROLE` check keeps the
+    /// connection down until the sentinels name the new primary) and ask the sentinels now.
+    private func watchReadOnly(_ future: EventLoopFuture<RESPValue>, _ node: RedisNodeClient,
+                               _ monitor: RedisSentinelMonitor) -> EventLoopFuture<RESPValue> {
+        future.flatMapErrorThrowing { error in
+            if case RedisError.server(let message) = error, message.hasPrefix("READONLY") {
+                monitor.resolve()
+                node.reconnectNow()
+            }
+            throw error
+        }
     }
 
-    /// Completes when the connection on that loop is up (for tests/readiness); fails with `.timeout` after `timeout`.
+    /// The hash slot of `key` in Cluster mode; nil for a single node or Sentinel (everything is one "slot").
+    public func clusterSlot(forKey key: String) -> Int? {
+        if case .cluster = mode { return RedisHashSlot.slot(for: key) }
+        return nil
+    }
+
+    public var isCluster: Bool {
+        if case .cluster = mode { return true }
+        return false
+    }
+
+    /// Single node / Sentinel: the loop connections are up somewhere; Cluster: at least one primary is reachable
+    /// (commands for an unreachable shard fail individually and follow `store.on_error`).
+    public var isConnected: Bool {
+        switch mode {
+        case .node(let node): return node.isConnected
+        case .cluster(let router): return router.isConnected
+        case .sentinel(let node, _): return node.isConnected
+        }
+    }
+
+    /// What `/readyz` reports: `"store":"redis"|"cluster"|"sentinel"` and the topology's details as JSON members
+    /// (`"nodes":6,"primaries":3,"primaries_up":3` or `"master":"host:port"`).
+    public var topology: (kind: String, details: [(String, String)]) {
+        switch mode {
+        case .node: return ("redis", [])
+        case .cluster(let router):
+            let status = router.status
+            return ("cluster", [("nodes", String(status.nodes)), ("primaries", String(status.primaries)),
+                                ("primaries_up", String(status.connected)),
+                                ("all_slots_covered", status.coversAllSlots ? "true" : "false")])
+        case .sentinel(_, let monitor):
+            let master: String
+            switch monitor.primary {
+            case .tcp(let host, let port)?: master = host.contains(":") ? "\"[\(host)]:\(port)\"" : "\"\(host):\(port)\""
+            case .unix(let path)?: master = "\"unix://\(path)\""
+            case nil: master = "null"
+            }
+            return ("sentinel", [("master", master)])
+        }
+    }
+
+    /// The command publishing to a channel: `SPUBLISH` (sharded pub/sub) in a Cluster, `PUBLISH` otherwise.
+    public var publishCommand: String { isCluster ? "SPUBLISH" : "PUBLISH" }
+
+    /// The pub/sub side for this topology: one subscriber connection (following Sentinel's primary), or sharded
+    /// pub/sub with one connection per shard in a Cluster. `onMessage` runs on `eventLoop`.
+    public func makeSubscriber(eventLoop: any EventLoop,
+                               onMessage: @escaping @Sendable (_ channel: String, _ payload: ByteBuffer) -> Void)
+        -> any RedisChannelSubscriber
+    {
+        switch mode {
+        case .node(let node):
+            return RedisSubscriber(configuration: node.configuration, eventLoop: eventLoop, logger: logger,
+                                   onMessage: onMessage)
+        case .cluster(let router):
+            return RedisClusterSubscriber(router: router, eventLoop: eventLoop, logger: logger, onMessage: onMessage)
+        case .sentinel(let node, let monitor):
+            let subscriber = RedisSubscriber(configuration: node.configuration, eventLoop: eventLoop, logger: logger,
+                                             sharded: false, addressProvider: { monitor.primary },
+                                             events: SubscriberEvents(), onMessage: onMessage)
+            monitor.onSwitch { subscriber.reconnectNow() }
+            return subscriber
+        }
+    }
+
+    /// Completes when this loop's connections are up (Cluster: the slot map is known and every primary is
+    /// connected); fails with `.timeout` after `timeout`.
     public func waitUntilConnected(on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<Void> {
-        let slot = self.slot(for: eventLoop)
-        return slot.eventLoop.flatSubmit {
-            slot.connection.value.waitUntilUp(timeout: timeout)
-        }.hop(to: eventLoop)
+        switch mode {
+        case .node(let node), .sentinel(let node, _): return node.waitUntilConnected(on: eventLoop, timeout: timeout)
+        case .cluster(let router): return router.waitUntilConnected(on: eventLoop, timeout: timeout)
+        }
     }
 
     /// Closes every connection and stops reconnecting; later commands fail with `.shutdown`.
     public func shutdown() async {
-        started.withLockedValue { $0 = true }  // a late start() must not reconnect
-        for slot in orderedSlots {
-            try? await slot.eventLoop.flatSubmit { slot.connection.value.shutdown() }.get()
+        switch mode {
+        case .node(let node): await node.shutdown()
+        case .cluster(let router): await router.shutdown()
+        case .sentinel(let node, let monitor):
+            await monitor.shutdown()
+            await node.shutdown()
         }
     }
 
-    /// The connection for `eventLoop`; loops outside our group borrow one (the result hops back).
-    private func slot(for eventLoop: any EventLoop) -> Slot {
-        if let slot = slots[ObjectIdentifier(eventLoop)] { return slot }
-        return orderedSlots[Int(UInt(bitPattern: ObjectIdentifier(eventLoop).hashValue) % UInt(orderedSlots.count))]
+    static func slot(of key: ByteBuffer) -> Int {
+        key.withUnsafeReadableBytes { RedisHashSlot.slot(forBytes: $0.bindMemory(to: UInt8.self)) }
     }
 }

@@ -28,13 +28,27 @@ final class RedisConnection {
     let upFlag: NIOLockedValueBox<Bool>
     private var waiters: [Int: (promise: EventLoopPromise<Void>, timer: Scheduled<Void>)] = [:]
     private var nextWaiterID = 0
+    /// The address of the latest connect attempt (logs).
+    private var currentAddress: RedisConfiguration.Address?
 
     /// Runs after AUTH/SELECT succeeded and before the connection counts as up (pub/sub restores subscriptions).
     var prepare: ((RedisCommandHandler) -> EventLoopFuture<Void>)?
     /// Called every time the connection comes up.
     var onUp: (() -> Void)?
+    /// Where to connect, asked on every attempt (Sentinel: the current primary); nil = `configuration.address`.
+    /// Returning nil from the provider counts as a failed attempt (no primary known yet).
+    var addressProvider: (@Sendable () -> RedisConfiguration.Address?)?
+    /// Sends `ROLE` in the handshake and refuses anything but a primary, so a demoted primary is never written to.
+    var requirePrimary = false
+    /// Called (on the loop) when the handshake found a node that is not a primary.
+    var onWrongRole: (() -> Void)?
 
-    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, upFlag: NIOLockedValueBox<Bool>) {
+    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, upFlag: NIOLockedValueBox<Bool>,
+         addressProvider: (@Sendable () -> RedisConfiguration.Address?)? = nil, requirePrimary: Bool = false,
+         onWrongRole: (@Sendable () -> Void)? = nil) {
+        self.addressProvider = addressProvider
+        self.requirePrimary = requirePrimary
+        self.onWrongRole = onWrongRole
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
@@ -57,6 +71,22 @@ final class RedisConnection {
     func start() {
         guard case .idle = state else { return }
         connect()
+    }
+
+    /// Drops the current connection (or the wait before the next attempt) and connects again at once, e.g.
+    /// after Sentinel announced a new primary. Commands in flight fail with `.connectionClosed`.
+    func reconnectNow() {
+        switch state {
+        case .up(let channel, _), .handshaking(let channel, _):
+            backoff.reset()
+            channel.close(promise: nil)  // → channelClosed → scheduleReconnect (first delay: initial, ~50 ms)
+        case .waitingToReconnect(let scheduled):
+            scheduled.cancel()
+            backoff.reset()
+            connect()
+        case .idle, .connecting, .shutdown:
+            return
+        }
     }
 
     func send(_ arguments: [String], promise: EventLoopPromise<RESPValue>) {
@@ -132,7 +162,18 @@ final class RedisConnection {
                 }
             }
         let future: EventLoopFuture<Channel>
-        switch configuration.address {
+        let address: RedisConfiguration.Address
+        if let addressProvider {
+            guard let current = addressProvider() else {
+                connectFailed(RedisError.unavailable)
+                return
+            }
+            address = current
+        } else {
+            address = configuration.address
+        }
+        self.currentAddress = address
+        switch address {
         case .tcp(let host, let port): future = bootstrap.connect(host: host, port: port)
         case .unix(let path): future = bootstrap.connect(unixDomainSocketPath: path)
         }
@@ -166,7 +207,7 @@ final class RedisConnection {
                 self.state = .up(channel, handler)
                 self.backoff.reset()
                 self.upFlag.withLockedValue { $0 = true }
-                self.logger.debug("redis connection up", metadata: ["address": "\(self.configuration.address)"])
+                self.logger.debug("redis connection up", metadata: ["address": "\(self.currentAddress ?? self.configuration.address)"])
                 self.onUp?()
                 let pending = self.waiters
                 self.waiters.removeAll()
@@ -198,6 +239,17 @@ final class RedisConnection {
             handler.send(["SELECT", String(configuration.database)], promise: promise)
             steps.append(promise.futureResult)
         }
+        if requirePrimary {
+            let promise = eventLoop.makePromise(of: RESPValue.self)
+            handler.send(["ROLE"], promise: promise)
+            steps.append(promise.futureResult.assumeIsolated().flatMapThrowing { reply in
+                guard let role = reply.array?.first?.string, role == "master" else {
+                    self.onWrongRole?()
+                    throw RedisError.server("ROLE: not a primary (\(reply.array?.first?.string ?? "?"))")
+                }
+                return reply
+            }.nonisolated())
+        }
         let basics = EventLoopFuture.andAllSucceed(steps, on: eventLoop)
         guard let prepare else { return basics }
         return basics.assumeIsolated().flatMap { prepare(handler) }.nonisolated()
@@ -214,7 +266,7 @@ final class RedisConnection {
         case .handshaking(let current, _), .up(let current, _):
             guard current === channel else { return }
             if case .up = state {
-                logger.warning("redis connection lost", metadata: ["address": "\(configuration.address)"])
+                logger.warning("redis connection lost", metadata: ["address": "\(currentAddress ?? configuration.address)"])
             }
             upFlag.withLockedValue { $0 = false }
             scheduleReconnect()
@@ -235,6 +287,6 @@ final class RedisConnection {
     /// Loud on the first failure of a streak, then quiet (reconnects continue forever).
     private func logFailure(_ message: Logger.Message, _ error: Error) {
         let level: Logger.Level = backoff.failures == 0 || backoff.failures % 50 == 0 ? .warning : .debug
-        logger.log(level: level, message, metadata: ["address": "\(configuration.address)", "error": "\(error)"])
+        logger.log(level: level, message, metadata: ["address": "\(currentAddress ?? configuration.address)", "error": "\(error)"])
     }
 }

@@ -11,14 +11,14 @@ enum PubSubPush: Equatable {
     init?(_ value: RESPValue) {
         guard case .array(let items) = value, let kind = items.first?.string else { return nil }
         switch kind {
-        case "message" where items.count == 3:
+        case "message" where items.count == 3, "smessage" where items.count == 3:
             guard let channel = items[1].string, case .bulkString(let payload) = items[2] else { return nil }
             self = .message(channel: channel, payload: payload)
         case "pmessage" where items.count == 4:
             guard let pattern = items[1].string, let channel = items[2].string,
                   case .bulkString(let payload) = items[3] else { return nil }
             self = .patternMessage(pattern: pattern, channel: channel, payload: payload)
-        case "subscribe", "unsubscribe", "psubscribe", "punsubscribe":
+        case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe":
             guard items.count == 3, let count = items[2].int else { return nil }
             self = .confirmation(kind: kind, name: items[1].string, count: count)
         default:

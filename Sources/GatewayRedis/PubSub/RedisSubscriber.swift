@@ -2,21 +2,45 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
+/// The pub/sub side of a store, whatever its topology: ``RedisSubscriber`` for one node (or Sentinel's primary),
+/// ``RedisClusterSubscriber`` (sharded pub/sub, one connection per shard) for a Cluster.
+public protocol RedisChannelSubscriber: Sendable {
+    func start()
+    /// Idempotent; completes once the subscription is confirmed (at once while disconnected).
+    @discardableResult func subscribe(_ channel: String) -> EventLoopFuture<Void>
+    func unsubscribe(_ channel: String)
+    var isConnected: Bool { get }
+    func shutdown() async
+}
+
 /// A dedicated pub/sub connection (one per process). Subscriptions are desired state: after a reconnect every
 /// subscribed channel/pattern is subscribed again by itself. `onMessage` runs on the subscriber's event loop.
-public final class RedisSubscriber: Sendable {
+///
+/// `sharded`: uses `SSUBSCRIBE`/`SUNSUBSCRIBE` (Redis Cluster sharded pub/sub; every channel must belong to
+/// the node's slots). The server may drop a sharded subscription by itself (its slot moved): `events` hears
+/// about that and about error replies such as `-MOVED`.
+public final class RedisSubscriber: RedisChannelSubscriber {
     private let eventLoop: any EventLoop
     private let core: NIOLoopBoundBox<SubscriberCore>
     private let upFlag: NIOLockedValueBox<Bool>
 
-    public init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger,
-                onMessage: @escaping @Sendable (_ channel: String, _ payload: ByteBuffer) -> Void) {
+    public convenience init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger,
+                            onMessage: @escaping @Sendable (_ channel: String, _ payload: ByteBuffer) -> Void) {
+        self.init(configuration: configuration, eventLoop: eventLoop, logger: logger, sharded: false,
+                  events: SubscriberEvents(), onMessage: onMessage)
+    }
+
+    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger, sharded: Bool,
+         addressProvider: (@Sendable () -> RedisConfiguration.Address?)? = nil, requirePrimary: Bool = false,
+         events: SubscriberEvents, onMessage: @escaping @Sendable (_ channel: String, _ payload: ByteBuffer) -> Void) {
         self.eventLoop = eventLoop
         let upFlag = NIOLockedValueBox(false)
         self.upFlag = upFlag
         let connection = RedisConnection(configuration: configuration, eventLoop: eventLoop, logger: logger,
-                                         upFlag: upFlag)
-        let core = SubscriberCore(connection: connection, logger: logger, onMessage: onMessage)
+                                         upFlag: upFlag, addressProvider: addressProvider,
+                                         requirePrimary: requirePrimary)
+        let core = SubscriberCore(connection: connection, logger: logger, sharded: sharded, events: events,
+                                  onMessage: onMessage)
         self.core = NIOLoopBoundBox.makeBoxSendingValue(core, eventLoop: eventLoop)
     }
 
@@ -47,6 +71,9 @@ public final class RedisSubscriber: Sendable {
         let core = self.core
         return eventLoop.flatSubmit { core.value.connection.waitUntilUp(timeout: timeout) }
     }
+
+    /// Drops the connection and connects again at once (Sentinel announced a new primary).
+    func reconnectNow() { onLoop { $0.connection.reconnectNow() } }
 
     public func shutdown() async {
         let core = self.core

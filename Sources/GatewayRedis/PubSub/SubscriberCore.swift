@@ -3,6 +3,16 @@ import NIOCore
 
 /// The loop-bound state behind `RedisSubscriber`: the desired subscriptions (the source of truth, restored on
 /// every reconnect) and the connection they are applied to. Every method runs on `connection.eventLoop`.
+/// Callbacks of a sharded subscriber (run on its loop).
+struct SubscriberEvents: Sendable {
+    /// The server ended a subscription we still want (`sunsubscribe` push: the slot moved away).
+    var serverUnsubscribed: @Sendable (String) -> Void = { _ in }
+    /// An error reply to a (S)SUBSCRIBE, e.g. `MOVED 1234 host:port`.
+    var error: @Sendable (String) -> Void = { _ in }
+    /// The connection came up (subscriptions restored) or went down.
+    var connected: @Sendable () -> Void = {}
+}
+
 final class SubscriberCore {
     let connection: RedisConnection
     private let logger: Logger
@@ -22,9 +32,17 @@ final class SubscriberCore {
     /// Redis accepts many names per SUBSCRIBE; chunk to keep each command reasonable.
     private static let namesPerCommand = 500
 
-    init(connection: RedisConnection, logger: Logger, onMessage: @escaping @Sendable (String, ByteBuffer) -> Void) {
+    private let sharded: Bool
+    private let events: SubscriberEvents
+    private var subscribeCommand: String { sharded ? "SSUBSCRIBE" : "SUBSCRIBE" }
+    private var unsubscribeCommand: String { sharded ? "SUNSUBSCRIBE" : "UNSUBSCRIBE" }
+
+    init(connection: RedisConnection, logger: Logger, sharded: Bool = false, events: SubscriberEvents = SubscriberEvents(),
+         onMessage: @escaping @Sendable (String, ByteBuffer) -> Void) {
         self.connection = connection
         self.logger = logger
+        self.sharded = sharded
+        self.events = events
         self.onMessage = onMessage
         // Weak: the connection's scheduled tasks may outlive a subscriber that was dropped without shutdown().
         connection.prepare = { [weak self, eventLoop = connection.eventLoop] handler in
@@ -32,6 +50,7 @@ final class SubscriberCore {
             return self.restore(on: handler)
         }
         connection.onUp = { [weak self] in
+            self?.events.connected()
             for callback in self?.reconnectCallbacks ?? [] { callback() }
         }
     }
@@ -45,7 +64,7 @@ final class SubscriberCore {
     /// While the connection is down it completes at once: the reconnect subscribes again by itself, and
     /// callers should not wait for an outage to end.
     func subscribe(_ channel: String) -> EventLoopFuture<Void> {
-        if channels.insert(channel).inserted { apply(["SUBSCRIBE", channel]) }
+        if channels.insert(channel).inserted { apply([subscribeCommand, channel]) }
         guard let handler = liveHandler, !handler.isClosed, !confirmed.contains(channel) else {
             return connection.eventLoop.makeSucceededVoidFuture()
         }
@@ -58,7 +77,7 @@ final class SubscriberCore {
         guard channels.remove(channel) != nil else { return }
         confirmed.remove(channel)
         resolveWaiters(of: channel)
-        apply(["UNSUBSCRIBE", channel])
+        apply([unsubscribeCommand, channel])
     }
 
     private func resolveWaiters(of channel: String) {
@@ -100,7 +119,12 @@ final class SubscriberCore {
         handler.pushHandler = { [weak self] value in self?.handlePush(value) ?? true }
         liveHandler = handler
         confirmed.removeAll()  // a new connection: confirmations start over
-        for chunk in Self.chunks(of: channels) { handler.send(["SUBSCRIBE"] + chunk, promise: nil) }
+        if sharded {
+            // One SSUBSCRIBE per channel: the channels of one command must share a slot.
+            for channel in channels.sorted() { handler.send(["SSUBSCRIBE", channel], promise: nil) }
+        } else {
+            for chunk in Self.chunks(of: channels) { handler.send(["SUBSCRIBE"] + chunk, promise: nil) }
+        }
         for chunk in Self.chunks(of: patterns) { handler.send(["PSUBSCRIBE"] + chunk, promise: nil) }
         let ping = connection.eventLoop.makePromise(of: RESPValue.self)
         handler.send(["PING"], promise: ping)
@@ -118,6 +142,7 @@ final class SubscriberCore {
         if case .error(let message) = value {
             // (P)SUBSCRIBE commands carry no reply slot, so their errors (e.g. ACL denials) land here.
             logger.warning("redis pub/sub command failed", metadata: ["error": "\(message)"])
+            events.error(message)
             return true
         }
         guard let push = PubSubPush(value) else { return false }
@@ -127,9 +152,14 @@ final class SubscriberCore {
         case .patternMessage(_, let channel, let payload):
             onMessage(channel, payload)
         case .confirmation(let kind, let name, _):
-            if kind == "subscribe", let name, channels.contains(name) {
+            if kind == "subscribe" || kind == "ssubscribe", let name, channels.contains(name) {
                 confirmed.insert(name)
                 resolveWaiters(of: name)
+            } else if kind == "sunsubscribe", let name, channels.contains(name), confirmed.contains(name) {
+                // Not asked for by us (we remove the channel before sending SUNSUBSCRIBE): the slot moved.
+                channels.remove(name)
+                confirmed.remove(name)
+                events.serverUnsubscribed(name)
             }
         }
         return true

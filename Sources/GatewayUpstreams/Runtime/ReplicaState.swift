@@ -35,18 +35,6 @@ public enum RequestOutcome: Sendable, Equatable {
         }
     }
 
-    /// A label for `gateway_upstream_requests_total{outcome}`.
-    public var label: String {
-        switch self {
-        case .success: return "success"
-        case .connectFailure: return "connect_failure"
-        case .resetBeforeResponse: return "reset"
-        case .badStatus(let status): return (502...504).contains(status) ? "status_\(status)" : "success"
-        case .timeout: return "timeout"
-        case .cancelled: return "cancelled"
-        }
-    }
-
     /// For log reasons: `connect failure`, `status 503`...
     public var text: String {
         switch self {

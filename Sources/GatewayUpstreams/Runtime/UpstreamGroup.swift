@@ -36,9 +36,6 @@ public final class UpstreamGroup: Sendable {
 
     public var balance: BalanceStrategy { core.state.withLockedValue { $0.settings.balance } }
 
-    /// Extra attempts on another replica for idempotent requests (`retries:`).
-    public var maxRetries: Int { core.state.withLockedValue { $0.settings.retries } }
-
     /// The cookie `balance: cookie` reads and sets.
     public var affinityCookieName: String { core.state.withLockedValue { $0.settings.affinityCookie } }
 
