@@ -111,7 +111,11 @@ public final class GatewayService: Service, Sendable {
         var adminChannel: (any Channel)? = nil
         let dashboard = try DashboardWiring.make(
             configuration: config, environment: environment, group: group, registry: registry, snapshots: snapshots,
-            prometheus: prometheus, readiness: { shared.readiness() }, logger: logger)
+            prometheus: prometheus,
+            readiness: {
+                let state = shared.readiness()
+                return (state.ready, state.store)
+            }, logger: logger)
         if let admin = config.server.adminListen {
             var api = GatewayAdmin(
                 reloader: reloader, registry: registry, prometheus: prometheus,
