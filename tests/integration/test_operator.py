@@ -190,7 +190,7 @@ routes:
     assert gw.get("/dead/x").status == 502
     entries = wait_for(lambda: [json.loads(l) for l in log.read_text().splitlines() if l.strip()] if log.exists() else None,
                        10, what="an access line")
-    assert entries[-1]["error"] == f"cannot connect to upstream: connection refused (127.0.0.1:{closed_port})"
+    assert entries[-1]["error"] == f"connect: connection refused (127.0.0.1:{closed_port})"
     wait_for(lambda: "redis connected" in gw.log(), 10, what="redis connected")
     text = gw.log()
     assert f"address={'127.0.0.1'}:{gw.port}" in text, text

@@ -354,7 +354,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case .success(let connection):
                     self.sendUpstream(exchange, connection: connection, context: context)
                 case .failure(let error):
-                    exchange.outcomeNote = "cannot connect to upstream: \(ErrorText.describe(error))"
+                    exchange.outcomeNote = "connect: \(ErrorText.describe(error))"
                     self.attemptFailed(exchange, outcome: .connectFailure)
                 }
             }
