@@ -101,7 +101,7 @@ let baseUpstream = """
             """)
         #expect(lines == [
             "/cfg/gateway.yaml:5:47: route 'r': unknown upstream 'ap' (did you mean 'app'?)",
-            "/cfg/gateway.yaml:6:5: route 's' needs an 'upstream' (or a 'pubsub' block)",
+            "/cfg/gateway.yaml:6:5: route 's' needs an 'upstream' (or a 'pubsub' or 'static' block)",
         ])
     }
 

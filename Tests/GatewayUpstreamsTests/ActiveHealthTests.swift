@@ -47,9 +47,9 @@ import Testing
     @Test func statusLineParsing() {
         #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 200 OK\r") == .init(ok: true, status: 200))
         #expect(StatusLineHandler.parse(statusLine: "HTTP/1.0 302 Found") == .init(ok: true, status: 302))
-        #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 404 Not Found") == .init(ok: false, status: 404))
-        #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 503") == .init(ok: false, status: 503))
-        #expect(StatusLineHandler.parse(statusLine: "SSH-2.0-OpenSSH") == .init(ok: false, status: nil))
-        #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 2000 X") == .init(ok: false, status: nil))
+        #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 404 Not Found") == .init(ok: false, status: 404, error: "status 404"))
+        #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 503") == .init(ok: false, status: 503, error: "status 503"))
+        #expect(StatusLineHandler.parse(statusLine: "SSH-2.0-OpenSSH") == .init(ok: false, status: nil, error: "not an HTTP status line"))
+        #expect(StatusLineHandler.parse(statusLine: "HTTP/1.1 2000 X") == .init(ok: false, status: nil, error: "not an HTTP status line"))
     }
 }

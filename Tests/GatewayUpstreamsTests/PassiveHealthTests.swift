@@ -46,7 +46,7 @@ import Testing
         #expect(one.state == .ejected)
     }
 
-    @Test func ejectionDoublesUpToTheCapAndRecovers() {
+    @Test func ejectionDoublesUpToTheCapAndRecovers() throws {
         let clock = ManualClock()
         let changes = NIOLockedValueBox<[ReplicaStateChange]>([])
         let group = UpstreamGroup(
@@ -73,7 +73,11 @@ import Testing
         #expect(one.state == .healthy)
         expected = []
         let seen = changes.withLockedValue { $0 }
-        #expect(seen.first == ReplicaStateChange(upstream: "app", url: "http://127.0.0.1:1", from: .healthy, to: .ejected))
+        let first = try #require(seen.first)
+        #expect(first.upstream == "app" && first.url == "http://127.0.0.1:1" && first.from == .healthy && first.to == .ejected)
+        // Issue 18 #5: a transition says why.
+        #expect(first.reason?.contains("failed requests in a row (last: connect failure); out for ") == true)
+        #expect(first.description.contains("healthy -> ejected: 3 failed requests in a row"))
         #expect(seen.contains { $0.from == .ejected && $0.to == .healthy })
     }
 

@@ -87,7 +87,7 @@ import Testing
                 == "{\"upstreams\": {\"app\": {\"balance\": \"round_robin\", \"replicas\": ["
                 + "{\"url\": \"http://127.0.0.1:9001\", \"weight\": 1, \"state\": \"healthy\", \"in_flight\": 0, "
                 + "\"consecutive_failures\": 0, \"last_check\": {\"at\": \"2026-11-20T17:40:00Z\", \"ok\": true, "
-                + "\"status\": 200}, \"ejected_until\": null}, "
+                + "\"status\": 200, \"error\": null}, \"ejected_until\": null}, "
                 + "{\"url\": \"http://127.0.0.1:9002\", \"weight\": 2, \"state\": \"ejected\", \"in_flight\": 1, "
                 + "\"consecutive_failures\": 0, \"last_check\": null, \"ejected_until\": \"2026-11-18T11:06:50Z\"}]}}}"
         )
@@ -112,7 +112,7 @@ import Testing
         let log = changes.withLockedValue { $0 }.map(\.description)
         #expect(
             log == [
-                "upstream a replica http://127.0.0.1:2: healthy -> ejected",
+                "upstream a replica http://127.0.0.1:2: healthy -> ejected: 1 failed request in a row (last: connect failure); out for 10s",
             ])
     }
 

@@ -14,6 +14,10 @@ struct DecodeContext {
         diagnostics.report(message, at: location(of: node))
     }
 
+    func warning(_ message: String, at node: Node) {
+        diagnostics.warn(message, at: location(of: node))
+    }
+
     // MARK: Scalars
 
     /// Strings. Integers and decimals are taken as written; booleans and null are refused,

@@ -12,6 +12,7 @@ struct RouteDraft {
     var sessionLocation: SourceLocation?
     var websocketLocation: SourceLocation?
     var pubsubLocation: SourceLocation?
+    var staticLocation: SourceLocation?
     /// Positions of rate-limit `key: session_user` values.
     var sessionUserKeyLocations: [SourceLocation] = []
     /// Position of the first pub/sub pattern using `{user}`.

@@ -4,7 +4,7 @@ import Yams
 enum RouteDecoder {
     static let keys = [
         "match", "upstream", "strip_prefix", "timeouts", "compress", "max_body_bytes", "session", "rate_limits",
-        "websocket", "pubsub", "sse",
+        "websocket", "pubsub", "sse", "static",
     ]
     static let matchKeys = ["path", "path_prefix", "host", "methods"]
 
@@ -98,6 +98,10 @@ enum RouteDecoder {
                 route.pubsub = PubSubDecoder.decodeSSE(value, context: context, draft: &draft)
             }
         }
+        if let value = map["static"] {
+            draft.staticLocation = context.location(of: map.keyNode("static") ?? value)
+            route.staticFiles = StaticFilesDecoder.decode(value, context: context)
+        }
         draft.settings = route
         return draft
     }
@@ -111,7 +115,18 @@ enum RouteDecoder {
                 context.error("'\(key)' must start with '/', got '\(path)'", at: value)
                 continue
             }
-            if key == "path" { match.path = path } else { match.pathPrefix = path }
+            if key == "path" {
+                match.path = path
+            } else {
+                match.pathPrefix = path
+                if !path.hasSuffix("/") {
+                    // A plain string prefix: `/api` also matches `/apix` and `/api-internal`.
+                    context.warning(
+                        "'path_prefix: \(path)' also matches '\(path)x' and '\(path)-anything'; end it with '/' "
+                            + "('\(path)/') to match only below it, or add a 'path: \(path)' route for the exact path",
+                        at: value)
+                }
+            }
         }
         if let exact = map["path"], map["path_prefix"] != nil {
             context.error("a route matches either 'path' (exact) or 'path_prefix', not both", at: exact)

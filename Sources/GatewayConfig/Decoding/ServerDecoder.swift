@@ -61,17 +61,7 @@ enum ServerDecoder {
                 }
             }
         }
-        if let value = map["access_log"] {
-            if let flag = context.optionalBool(value) {
-                server.accessLog = flag ? .stdout : .off
-            } else if let text = context.nonEmptyString(value, key: "access_log") {
-                switch text {
-                case "stdout": server.accessLog = .stdout
-                case "stderr": server.accessLog = .file(path: "/dev/stderr")
-                default: server.accessLog = .file(path: text)
-                }
-            }
-        }
+        if let value = map["access_log"] { AccessLogDecoder.decode(value, into: &server, context: context) }
         if let value = map["max_uri_bytes"], let size = context.size(value, key: "max_uri_bytes") {
             server.maxURIBytes = size
         }

@@ -6,8 +6,9 @@ enum SessionsDecoder {
 
     /// `sessions: true` means all defaults, `sessions: false` means no sessions.
     static func decode(_ node: Node, context: DecodeContext) -> SessionSettings? {
-        if let flag = context.optionalBool(node) { return flag ? SessionSettings() : nil }
         var sessions = SessionSettings()
+        sessions.location = context.location(of: node)
+        if let flag = context.optionalBool(node) { return flag ? sessions : nil }
         guard let map = MappingReader(node, what: "sessions", allowed: keys, context: context) else { return sessions }
         if let value = map["cookie"], let name = context.nonEmptyString(value, key: "cookie") {
             if name.allSatisfy(\.isCookieTokenCharacter) {

@@ -81,6 +81,7 @@ public enum ConfigLoader {
         if !diagnostics.errors.isEmpty {
             throw ConfigErrors(errors: sorted(diagnostics.errors, files: config.sourceFiles))
         }
+        config.warnings = sorted(diagnostics.warnings, files: config.sourceFiles)
         return config
     }
 

@@ -10,6 +10,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var routes: [RouteSettings]
     /// Every file that contributed (the main file first), for logs and `check`.
     public var sourceFiles: [String]
+    /// Accepted but probably not meant (e.g. `path_prefix: /api` also matching `/apix`): `check` prints them,
+    /// `serve` logs them. Never stop a load.
+    public var warnings: [ConfigError] = []
 
     public init(
         server: ServerSettings = ServerSettings(),
@@ -87,8 +90,16 @@ public struct CIDRBlock: Sendable, Equatable, CustomStringConvertible {
 
 public enum AccessLogTarget: Sendable, Equatable {
     case stdout
+    /// File descriptor 2 itself (shared with the process log through one writer), never `/dev/stderr` reopened.
+    case stderr
     case off
     case file(path: String)
+}
+
+/// `access_log: { format: ... }`: one JSON object per line, or nginx's `combined` for existing tooling.
+public enum AccessLogFormat: String, Sendable, Equatable, CaseIterable {
+    case json
+    case combined
 }
 
 public struct ServerSettings: Sendable, Equatable {
@@ -102,6 +113,7 @@ public struct ServerSettings: Sendable, Equatable {
     public var shutdownGrace: Duration = .seconds(10)
     public var trustedProxies: [CIDRBlock] = []
     public var accessLog: AccessLogTarget = .stdout
+    public var accessLogFormat: AccessLogFormat = .json
     /// Event-loop threads; 0 = one per core. (Extension: `server.workers`.)
     public var workers: Int = 0
     /// Longest gap between two reads of a request body → 408 + close (`timeouts.client_body`, SPEC §13).
@@ -226,6 +238,8 @@ public struct SessionSettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(30 * 60)
     public var absoluteTimeout: Duration = .seconds(12 * 3600)
     public var secure: Bool = false
+    /// Where the `sessions` block was written (startup errors about the secret point here).
+    public var location: SourceLocation? = nil
 
     public init() {}
 }
@@ -369,6 +383,8 @@ public struct RouteSettings: Sendable, Equatable {
     public var rateLimits: [RateLimitSettings] = []
     public var websocket: Bool = false
     public var pubsub: PubSubSettings? = nil
+    /// nil unless the route serves files itself (`static:`).
+    public var staticFiles: StaticFilesSettings? = nil
     public var location: SourceLocation? = nil
 
     public init(name: String) {

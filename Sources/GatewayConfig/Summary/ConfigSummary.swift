@@ -23,7 +23,7 @@ public enum ConfigSummary {
         if let methods = route.match.methods { match.append("[\(methods.joined(separator: ","))]") }
         if match.isEmpty { match.append("any path") }
 
-        let target = route.pubsub != nil ? "pubsub" : (route.upstream ?? "?")
+        let target = route.pubsub != nil ? "pubsub" : route.staticFiles.map { "static \($0.root)" } ?? (route.upstream ?? "?")
         var details: [String] = []
         switch route.stripPrefix {
         case .none: break
@@ -48,7 +48,7 @@ public enum ConfigSummary {
     }
 
     /// Hides a password in `redis://user:pass@host`.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
             let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
         else { return url }

@@ -25,7 +25,15 @@ struct SemanticValidator {
 
     private func check(_ draft: RouteDraft, upstreamNames: [String], sessions: SessionSettings?) {
         let route = draft.settings
-        if let pubsubLocation = draft.pubsubLocation {
+        if let staticLocation = draft.staticLocation {
+            for (present, what) in [
+                (draft.upstreamLocation != nil, "'upstream'"), (draft.pubsubLocation != nil, "'pubsub'"),
+                (route.websocket, "'websocket'"), (route.compress != nil, "'compress' (use static.precompressed)"),
+            ] where present {
+                diagnostics.report(
+                    "route '\(route.name)': a static route serves files itself; remove \(what)", at: staticLocation)
+            }
+        } else if let pubsubLocation = draft.pubsubLocation {
             if let websocketLocation = draft.websocketLocation, route.websocket {
                 diagnostics.report(
                     "route '\(route.name)': 'websocket' and 'pubsub' cannot be combined (pubsub routes are WebSocket endpoints the gateway answers itself)",
@@ -38,11 +46,19 @@ struct SemanticValidator {
             }
         } else if let upstream = route.upstream, let location = draft.upstreamLocation {
             if !upstreamNames.contains(upstream) {
-                let known = upstreamNames.isEmpty ? " (no upstreams are defined)" : Suggestion.hint(for: upstream, in: upstreamNames)
+                let known: String
+                if upstream.contains("://") {
+                    // nginx habit (`proxy_pass http://...`): say where addresses go.
+                    let names = upstreamNames.isEmpty ? "" : " (defined: \(upstreamNames.joined(separator: ", ")))"
+                    known = "; 'upstream' takes the name of an upstream\(names), not a URL: declare it under "
+                        + "'upstreams:', e.g. `upstreams: { app: { replicas: [\(upstream)] } }`, and write 'upstream: app'"
+                } else {
+                    known = upstreamNames.isEmpty ? " (no upstreams are defined)" : Suggestion.hint(for: upstream, in: upstreamNames)
+                }
                 diagnostics.report("route '\(route.name)': unknown upstream '\(upstream)'\(known)", at: location)
             }
         } else {
-            diagnostics.report("route '\(route.name)' needs an 'upstream' (or a 'pubsub' block)", at: route.location ?? draft.nameLocation)
+            diagnostics.report("route '\(route.name)' needs an 'upstream' (or a 'pubsub' or 'static' block)", at: route.location ?? draft.nameLocation)
         }
 
         if sessions == nil {

@@ -14,10 +14,14 @@ final class GzipResponseHandler: ChannelOutboundHandler, RemovableChannelHandler
     private var active = false
     /// Bytes went into zlib since the last sync flush.
     private var unflushed = false
+    /// Body bytes written downstream for the current response, after compression: what the access log's
+    /// `bytes_out` reports (reset at each response head).
+    private(set) var lastResponseBodyBytes = 0
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var head):
+            lastResponseBodyBytes = 0
             guard let levelText = head.headers.first(name: ResponseCompression.markerHeader) else {
                 context.write(data, promise: promise)
                 return
@@ -37,6 +41,7 @@ final class GzipResponseHandler: ChannelOutboundHandler, RemovableChannelHandler
                 let output = try deflate(&input, flush: .no, allocator: context.channel.allocator)
                 unflushed = true
                 if output.readableBytes > 0 {
+                    lastResponseBodyBytes += output.readableBytes
                     context.write(wrapOutboundOut(.body(.byteBuffer(output))), promise: promise)
                 } else {
                     promise?.succeed(())
@@ -51,12 +56,16 @@ final class GzipResponseHandler: ChannelOutboundHandler, RemovableChannelHandler
                 active = false
                 unflushed = false
                 if output.readableBytes > 0 {
+                    lastResponseBodyBytes += output.readableBytes
                     context.write(wrapOutboundOut(.body(.byteBuffer(output))), promise: nil)
                 }
                 context.write(wrapOutboundOut(.end(trailers)), promise: promise)
             } catch {
                 fail(context: context, error: error, promise: promise)
             }
+        case .body(let body):
+            lastResponseBodyBytes += body.readableBytes
+            context.write(data, promise: promise)
         default:
             context.write(data, promise: promise)
         }
@@ -68,6 +77,7 @@ final class GzipResponseHandler: ChannelOutboundHandler, RemovableChannelHandler
             if let output = try? deflate(&empty, flush: .sync, allocator: context.channel.allocator),
                 output.readableBytes > 0
             {
+                lastResponseBodyBytes += output.readableBytes
                 context.write(wrapOutboundOut(.body(.byteBuffer(output))), promise: nil)
             }
             unflushed = false

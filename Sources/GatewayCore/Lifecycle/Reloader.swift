@@ -14,6 +14,9 @@ final class Reloader: Sendable {
     /// HTTPS listeners re-read their certificate files on every reload.
     let listeners: ListenerSet?
     let logger: Logger
+    /// What was bound at startup: a reload compares with this, not with the previous file, so putting `listen`
+    /// back to what is actually listening does not warn.
+    let listening: (proxy: [ListenAddress], admin: ListenAddress?)
     /// Serialises reloads (SIGHUP and the admin endpoint may race).
     private let lock = NIOLock()
 
@@ -24,9 +27,11 @@ final class Reloader: Sendable {
         registry: UpstreamRegistry,
         healthChecker: HealthChecker,
         listeners: ListenerSet? = nil,
-        logger: Logger
+        logger: Logger,
+        listening: (proxy: [ListenAddress], admin: ListenAddress?)
     ) {
         self.listeners = listeners
+        self.listening = listening
         self.configPath = configPath
         self.environment = environment
         self.snapshots = snapshots
@@ -67,10 +72,16 @@ final class Reloader: Sendable {
                 }
             }
             let current = snapshots.current
-            if configuration.server.effectiveListeners.map(\.address) != current.server.effectiveListeners.map(\.address)
-                || configuration.server.adminListen != current.server.adminListen
-            {
-                logger.warning("reload: listen addresses changed; they take effect on restart only")
+            for warning in configuration.warnings { logger.warning("config: \(warning)") }
+            let configuredListeners = configuration.server.effectiveListeners.map(\.address)
+            if configuredListeners != listening.proxy || configuration.server.adminListen != listening.admin {
+                logger.warning(
+                    "reload: listen addresses changed; they take effect on restart only",
+                    metadata: [
+                        "listening": "\(listening.proxy.map { "\($0)" }.joined(separator: ", "))", "admin_listening": "\(listening.admin.map { "\($0)" } ?? "off")",
+                        "configured": "\(configuredListeners.map { "\($0)" }.joined(separator: ", "))",
+                        "admin_configured": "\(configuration.server.adminListen.map { "\($0)" } ?? "off")",
+                    ])
             }
             _ = UpstreamTLS.install(configuration, logger: logger)
             registry.apply(configuration)

@@ -6,7 +6,7 @@ import NIOCore
 
 /// Turns finished exchanges into metrics (swift-metrics, exported by swift-prometheus) and access-log lines.
 final class RequestObserver: Sendable {
-    private let accessLogger: Logger?
+    let accessLog: AccessLogWriter?
     private let inFlight = NIOLockedValueBox<Int>(0)
     private let openConnections = NIOLockedValueBox<Int>(0)
     private let inFlightGauge = Gauge(label: "gateway_http_in_flight")
@@ -16,13 +16,7 @@ final class RequestObserver: Sendable {
     private let unroutedMetrics = RouteMetrics(route: "-")
 
     init(accessLog: AccessLogWriter?) {
-        if let accessLog {
-            var logger = Logger(label: "gateway.access") { _ in AccessLogHandler(writer: accessLog) }
-            logger.logLevel = .info
-            self.accessLogger = logger
-        } else {
-            self.accessLogger = nil
-        }
+        self.accessLog = accessLog
     }
 
     func connectionOpened() {
@@ -87,26 +81,37 @@ final class RequestObserver: Sendable {
         if code >= 400, exchange.upstreamResponseHead == nil || exchange.problemDetail != nil {
             LiveStats.shared.recordGatewayError(exchange, route: route, status: code)
         }
-        guard let accessLogger else { return }
-        var metadata: Logger.Metadata = [
-            "time": .string(Self.timestamp()),
-            "request_id": .string(exchange.requestID),
-            "client_ip": .string(exchange.clientIP),
-            "method": .string(method),
-            "uri": .string(exchange.clientURI ?? exchange.head.uri),
-            "route": .string(route),
-            "status": .stringConvertible(code),
-            "duration_ms": .stringConvertible(Double(elapsed.nanoseconds / 1000) / 1000),
-            "bytes_in": .stringConvertible(exchange.requestBytes),
-            "bytes_out": .stringConvertible(exchange.responseBytes),
-            "attempts": .stringConvertible(exchange.attempts),
-        ]
-        metadata["protocol"] = .string("HTTP/\(exchange.head.version.major).\(exchange.head.version.minor)")
-        if let tls = exchange.tlsVersion { metadata["tls"] = .string(tls) }
-        if let url = exchange.triedURLs.last { metadata["replica"] = .string(url) }
-        if let note = exchange.outcomeNote { metadata["error"] = .string(note) }
-        if let user = exchange.policy.sessionUser { metadata["user"] = .string(user) }
-        accessLogger.info("access", metadata: metadata)
+        guard let accessLog else { return }
+        accessLog.write(Self.record(exchange, route: route, method: method, elapsed: elapsed))
+    }
+
+    static func record(_ exchange: ProxyExchange, route: String, method: String, elapsed: TimeAmount) -> AccessRecord {
+        let version = exchange.head.version
+        return AccessRecord(
+            time: AccessRecord.now(),
+            requestID: exchange.requestID,
+            clientIP: exchange.clientIP,
+            method: method,
+            uri: exchange.clientURI ?? exchange.head.uri,
+            httpVersion: "HTTP/\(version.major).\(version.minor)",
+            route: route,
+            status: exchange.responseStatus,
+            durationMs: Double(elapsed.nanoseconds / 1000) / 1000,
+            bytesIn: exchange.requestBytes,
+            bytesOut: exchange.responseBytes,
+            attempts: exchange.attempts,
+            replica: exchange.triedURLs.last,
+            user: exchange.policy.sessionUser,
+            error: exchange.outcomeNote,
+            referer: exchange.head.headers.first(name: "referer"),
+            userAgent: exchange.head.headers.first(name: "user-agent"),
+            tls: exchange.tlsVersion)
+    }
+
+    /// The line written when an upgraded connection (WebSocket tunnel, pub/sub socket) closes: the upgrade's own
+    /// line says `101` at the handshake; this one has the connection's whole duration and bytes both ways.
+    func upgradedConnectionClosed(_ record: AccessRecord) {
+        accessLog?.write(record)
     }
 
     /// One attempt against a replica (a retried request counts once per replica tried).
@@ -139,18 +144,4 @@ final class RequestObserver: Sendable {
         [AttemptKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]
     >([:])
 
-    private static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var time = now.tv_sec
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let millis = now.tv_nsec / 1_000_000
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
-    }
 }

@@ -51,11 +51,11 @@ extension ProxyHandler: UpstreamResponseReceiver {
     func upstreamFailed(_ error: any Error) {
         guard let exchange, exchange.connection != nil, exchange.phase == .proxying else { return }
         if exchange.upstreamResponseHead == nil {
-            exchange.outcomeNote = "connection lost before the response: \(error)"
+            exchange.outcomeNote = "connection lost before the response: \(ErrorText.describe(error))"
             attemptFailed(exchange, outcome: .resetBeforeResponse)
         } else if !exchange.responseStarted {
             // The head arrived but the body broke before anything reached the client: still a clean 502.
-            exchange.outcomeNote = "upstream response broken before any byte was sent: \(error)"
+            exchange.outcomeNote = "upstream response broken before any byte was sent: \(ErrorText.describe(error))"
             exchange.pendingResponseHead = nil
             detachConnection(exchange, reusable: false)
             respondLocally(
@@ -131,7 +131,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
                     if self.exchange === exchange { self.writePendingResponseHead(exchange) }
                     self.context?.flush()
                 case .failure(let error):
-                    exchange.outcomeNote = "response phase: \(error)"
+                    exchange.outcomeNote = "response phase: \(ErrorText.describe(error))"
                     self.detachConnection(exchange, reusable: false)
                     self.respondLocally(
                         exchange,
@@ -151,6 +151,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         headers.remove(name: "x-gateway-session")
         for name in phase.removeHeaders { headers.remove(name: name) }
         headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestID)
+        headers.addDateIfMissing()
         for (name, value) in exchange.policy.responseHeaders { headers.replaceOrAdd(name: name, value: value) }
         for (name, value) in phase.addHeaders { headers.add(name: name, value: value) }
         if let cookie = exchange.replica?.setAffinityCookie,
@@ -207,6 +208,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         problem.closeConnection = exchange.closeAfterResponse
         var (head, body) = problem.render(requestID: exchange.requestID, allocator: context.channel.allocator)
         head.version = responseVersion(exchange)
+        head.headers.addDateIfMissing()
         if head.version == .http1_0, exchange.head.isKeepAlive, !exchange.closeAfterResponse {
             // An HTTP/1.0 client asked to keep the connection: say that it is kept (RFC 9112 §9.3).
             head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
@@ -244,7 +246,8 @@ extension ProxyHandler: UpstreamResponseReceiver {
         }
         let requestID = exchange?.requestID ?? RequestID.generate()
         let problem = ProblemResponse(status, detail: detail, closeConnection: true)
-        let (head, body) = problem.render(requestID: requestID, allocator: context.channel.allocator)
+        var (head, body) = problem.render(requestID: requestID, allocator: context.channel.allocator)
+        head.headers.addDateIfMissing()
         if let exchange {
             exchange.cancelResponseTimer()
             exchange.cancelBodyTimer()

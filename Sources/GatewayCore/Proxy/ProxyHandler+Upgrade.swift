@@ -14,6 +14,17 @@ extension ProxyHandler {
             promise: nil)
         services.observer.requestFinished(exchange)
         services.observer.tunnelOpened(route: exchange.routeName)
+        logConnectionAtClose(exchange, context: context)
+    }
+
+    /// Issue 18: an upgraded connection also gets an access-log line when it closes (duration, bytes both ways).
+    private func logConnectionAtClose(_ exchange: ProxyExchange, context: ChannelHandlerContext) {
+        guard services.observer.accessLog != nil else { return }
+        var record = RequestObserver.record(
+            exchange, route: exchange.routeName, method: exchange.head.method.rawValue, elapsed: .zero)
+        record.bytesOut = 0
+        let log = UpgradedConnectionLog(record: record, startedAt: exchange.startedAt, observer: services.observer)
+        try? context.pipeline.syncOperations.addHandler(log, position: .first)
     }
 
     /// Removes the HTTP handlers from the client pipeline (after the 101 went through the encoder).

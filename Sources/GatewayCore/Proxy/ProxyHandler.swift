@@ -304,10 +304,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// After the request phase: the gateway's own pub/sub socket, or the upstream.
+    /// After the request phase: the gateway's own pub/sub socket, static files, or the upstream.
     private func proceed(_ exchange: ProxyExchange, route: CompiledRoute) {
         if route.settings.pubsub != nil, let context {
             beginPubSub(exchange, route: route, context: context)
+        } else if let settings = route.settings.staticFiles, let context {
+            serveStatic(exchange, route: route, settings: settings, context: context)
         } else {
             startUpstream(exchange)
         }
@@ -358,7 +360,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case .success(let connection):
                     self.sendUpstream(exchange, connection: connection, context: context)
                 case .failure(let error):
-                    exchange.outcomeNote = "connect: \(error)"
+                    exchange.outcomeNote = "connect: \(ErrorText.describe(error))"
                     self.attemptFailed(exchange, outcome: .connectFailure)
                 }
             }
@@ -582,7 +584,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func writeResponseEnd(_ exchange: ProxyExchange, trailers: HTTPHeaders? = nil) {
         guard let context else { return }
         exchange.phase = .done
-        services.observer.requestFinished(exchange)
+        let compressor = compressorCountingBytes(exchange)
+        if compressor == nil { services.observer.requestFinished(exchange) }
         let close = exchange.closeAfterResponse || !exchange.head.isKeepAlive || closing
         let bodyStillComing = !exchange.requestEnded && exchange.hasBody
         if exchange.requestEnded {
@@ -594,9 +597,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
+            if let compressor { finishObservation(exchange, compressor: compressor) }
             return
         }
         context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+        if let compressor { finishObservation(exchange, compressor: compressor) }
         if self.exchange == nil { processQueuedRequests() }
     }
 

@@ -75,7 +75,7 @@ struct SharedState: Sendable {
             do {
                 codec = try SessionCookieCodec(settings: settings, environment: environment)
             } catch {
-                throw StartupError(description: "sessions: \(error)")
+                throw StartupError(description: "\(error)")
             }
             let expiry = SessionExpiry(settings)
             let sessionStore: any SessionStore =

@@ -44,11 +44,30 @@ final class RedisNodeClient: Sendable {
         self.logger = logger
         var slots: [ObjectIdentifier: Slot] = [:]
         var ordered: [Slot] = []
-        for eventLoop in group.makeIterator() {
-            let upFlag = NIOLockedValueBox(false)
+        let loops = Array(group.makeIterator())
+        let upFlags = loops.map { _ in NIOLockedValueBox(false) }
+        let announced = NIOLockedValueBox(false)
+        for (eventLoop, upFlag) in zip(loops, upFlags) {
             let connection = RedisConnection(configuration: configuration, eventLoop: eventLoop,
                                              logger: logger, upFlag: upFlag, addressProvider: addressProvider,
                                              requirePrimary: requirePrimary, onWrongRole: onWrongRole)
+            // One "redis connected" line per node (not one per event-loop connection), and again after an outage
+            // of every connection; each connection's own line is at debug level.
+            connection.onUp = {
+                let up = upFlags.reduce(0) { $0 + ($1.withLockedValue { $0 } ? 1 : 0) }
+                let first = announced.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first || up == 1 {
+                    logger.info(
+                        "redis connected",
+                        metadata: [
+                            "address": "\(addressProvider?() ?? configuration.address)",
+                            "connections": "\(upFlags.count) (one per event loop)",
+                        ])
+                }
+            }
             let slot = Slot(eventLoop: eventLoop,
                             connection: NIOLoopBoundBox.makeBoxSendingValue(connection, eventLoop: eventLoop),
                             upFlag: upFlag)

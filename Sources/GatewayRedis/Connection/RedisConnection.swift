@@ -210,7 +210,7 @@ final class RedisConnection {
                 self.state = .up(channel, handler)
                 self.backoff.reset()
                 self.upFlag.withLockedValue { $0 = true }
-                self.logger.info("redis connected", metadata: ["address": "\(self.currentAddress ?? self.configuration.address)"])
+                self.logger.debug("redis connection up", metadata: ["address": "\(self.currentAddress ?? self.configuration.address)"])
                 self.onUp?()
                 let pending = self.waiters
                 self.waiters.removeAll()

@@ -41,7 +41,8 @@ public struct UpstreamsSnapshot: Sendable, Equatable {
                 out += ", \"last_check\": "
                 if let check = replica.lastCheck {
                     out += "{\"at\": " + JSONText.string(JSONText.iso8601(check.at))
-                    out += ", \"ok\": \(check.ok), \"status\": " + (check.status.map(String.init) ?? "null") + "}"
+                    out += ", \"ok\": \(check.ok), \"status\": " + (check.status.map(String.init) ?? "null")
+                    out += ", \"error\": " + (check.error.map(JSONText.string) ?? "null") + "}"
                 } else {
                     out += "null"
                 }

@@ -81,7 +81,7 @@ final class HealthCheckJob: Sendable {
             host: replica.host, port: replica.port, path: settings.path, timeout: TimeAmount(settings.timeout),
             tls: UpstreamTLSRegistry.shared.context(upstream: group.name, replica: replica.url), on: eventLoop
         ).map { [replica] result in
-            replica.recordHealthCheck(HealthCheckRecord(at: Date(), ok: result.ok, status: result.status))
+            replica.recordHealthCheck(HealthCheckRecord(at: Date(), ok: result.ok, status: result.status, error: result.error))
         }.cascade(to: promise)
         let done = promise.futureResult
         done.whenComplete { [self] _ in

@@ -9,6 +9,8 @@ enum HealthProbe {
     struct Result: Sendable, Equatable {
         var ok: Bool
         var status: Int?
+        /// Why the check failed, for operators; nil when it passed.
+        var error: String? = nil
     }
 
     static func run(
@@ -25,7 +27,9 @@ enum HealthProbe {
             "GET \(path.isEmpty ? "/" : path) HTTP/1.1\r\nHost: \(hostHeader)\r\nUser-Agent: gateway-health-check\r\n"
             + "Accept: */*\r\nConnection: close\r\n\r\n"
         // A second completion of the promise is ignored by NIO, so the timer and the handler may both try.
-        let timer = eventLoop.scheduleTask(in: timeout) { promise.succeed(Result(ok: false, status: nil)) }
+        let timer = eventLoop.scheduleTask(in: timeout) {
+            promise.succeed(Result(ok: false, status: nil, error: "no answer within \(OperatorText.duration(timeout))"))
+        }
         let connect = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -39,7 +43,7 @@ enum HealthProbe {
                 }
             }
             .connect(host: host, port: port)
-        connect.whenFailure { _ in promise.succeed(Result(ok: false, status: nil)) }
+        connect.whenFailure { error in promise.succeed(Result(ok: false, status: nil, error: OperatorText.describe(error))) }
         promise.futureResult.whenComplete { _ in
             timer.cancel()
             connect.whenSuccess { channel in channel.close(promise: nil) }
@@ -77,18 +81,18 @@ final class StatusLineHandler: ChannelInboundHandler, RemovableChannelHandler {
             promise.succeed(Self.parse(statusLine: line))
             context.close(promise: nil)
         } else if buffer.readableBytes > Self.maxLineBytes {
-            promise.succeed(HealthProbe.Result(ok: false, status: nil))
+            promise.succeed(HealthProbe.Result(ok: false, status: nil, error: "status line longer than 8 KiB"))
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise.succeed(HealthProbe.Result(ok: false, status: nil))
+        promise.succeed(HealthProbe.Result(ok: false, status: nil, error: "connection closed before a status line"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.succeed(HealthProbe.Result(ok: false, status: nil))
+        promise.succeed(HealthProbe.Result(ok: false, status: nil, error: OperatorText.describe(error)))
         context.close(promise: nil)
     }
 
@@ -96,8 +100,9 @@ final class StatusLineHandler: ChannelInboundHandler, RemovableChannelHandler {
     static func parse(statusLine: String) -> HealthProbe.Result {
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), parts[1].count == 3, let status = Int(parts[1]) else {
-            return HealthProbe.Result(ok: false, status: nil)
+            return HealthProbe.Result(ok: false, status: nil, error: "not an HTTP status line")
         }
-        return HealthProbe.Result(ok: (200...399).contains(status), status: status)
+        let ok = (200...399).contains(status)
+        return HealthProbe.Result(ok: ok, status: status, error: ok ? nil : "status \(status)")
     }
 }

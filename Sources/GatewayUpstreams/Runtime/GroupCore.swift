@@ -117,7 +117,13 @@ final class GroupCore: Sendable {
             guard let position = state.position(of: index) else { return }
             let passive = state.settings.passive
             state.refreshEjection(position, now: now, upstream: name, changes: &changes)
-            state.update(position, now: now, upstream: name, changes: &changes) { member in
+            let failures = passive?.failures ?? 0
+            let describe: (ReplicaState, BalancerMember) -> String? = { after, member in
+                guard after == .ejected, let until = member.health.ejectedUntil else { return nil }
+                let seconds = max(0, (until - now).nanoseconds) / 1_000_000_000
+                return "\(failures) failed request\(failures == 1 ? "" : "s") in a row (last: \(outcome.text)); out for \(seconds)s"
+            }
+            state.update(position, now: now, upstream: name, changes: &changes, reason: describe) { member in
                 member.inFlight = max(0, member.inFlight - 1)
                 member.health.record(outcome, now: now, passive: passive)
             }
@@ -133,7 +139,13 @@ final class GroupCore: Sendable {
         var changes: [ReplicaStateChange] = []
         state.withLockedValue { state in
             guard let position = state.position(of: index), let settings = state.settings.health else { return }
-            state.update(position, now: now, upstream: name, changes: &changes) {
+            let what = "GET \(settings.path)"
+            let reason: (ReplicaState, BalancerMember) -> String? = { _, _ in
+                if record.ok { return "check \(what) passed (status \(record.status.map(String.init) ?? "?"))" }
+                let detail = record.error ?? record.status.map { "status \($0)" } ?? "failed"
+                return "\(settings.unhealthyAfter) failed check\(settings.unhealthyAfter == 1 ? "" : "s") of \(what), last: \(detail)"
+            }
+            state.update(position, now: now, upstream: name, changes: &changes, reason: reason) {
                 $0.health.recordCheck(record, now: now, settings: settings)
             }
         }
@@ -170,7 +182,9 @@ final class GroupCore: Sendable {
                 if !member.draining {
                     let before = member.health.state(now: now, activeChecks: hadActiveChecks)
                     changes.append(
-                        ReplicaStateChange(upstream: name, url: member.replica.url, from: before, to: .draining)
+                        ReplicaStateChange(
+                            upstream: name, url: member.replica.url, from: before, to: .draining,
+                            reason: "removed by a reload")
                     )
                 }
                 member.draining = true

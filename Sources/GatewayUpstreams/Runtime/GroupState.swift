@@ -37,6 +37,7 @@ struct GroupState: Sendable {
         now: NIODeadline,
         upstream: String,
         changes: inout [ReplicaStateChange],
+        reason: (ReplicaState, BalancerMember) -> String? = { _, _ in nil },
         _ body: (inout BalancerMember) -> Void
     ) {
         let before = state(at: position, now: now)
@@ -44,7 +45,9 @@ struct GroupState: Sendable {
         let after = state(at: position, now: now)
         if before != after {
             changes.append(
-                ReplicaStateChange(upstream: upstream, url: members[position].replica.url, from: before, to: after)
+                ReplicaStateChange(
+                    upstream: upstream, url: members[position].replica.url, from: before, to: after,
+                    reason: reason(after, members[position]))
             )
         }
     }
@@ -60,7 +63,7 @@ struct GroupState: Sendable {
             changes.append(
                 ReplicaStateChange(
                     upstream: upstream, url: members[position].replica.url, from: .ejected,
-                    to: state(at: position, now: now)))
+                    to: state(at: position, now: now), reason: "ejection period over"))
         }
     }
 

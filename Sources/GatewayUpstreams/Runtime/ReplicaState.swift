@@ -34,6 +34,18 @@ public enum RequestOutcome: Sendable, Equatable {
         case .success, .cancelled: return false
         }
     }
+
+    /// For log reasons: `connect failure`, `status 503`...
+    public var text: String {
+        switch self {
+        case .success: return "success"
+        case .connectFailure: return "connect failure"
+        case .resetBeforeResponse: return "connection lost before the response"
+        case .badStatus(let status): return "status \(status)"
+        case .timeout: return "response timeout"
+        case .cancelled: return "cancelled"
+        }
+    }
 }
 
 /// A replica changed state (for logs): delivered after the lock is released.
@@ -42,8 +54,21 @@ public struct ReplicaStateChange: Sendable, Equatable, CustomStringConvertible {
     public var url: String
     public var from: ReplicaState
     public var to: ReplicaState
+    /// Why, in words: `2 failed checks of GET /health: connection refused`, `3 failed requests in a row (last:
+    /// response timeout); out for 10s`, `check passed (status 200)`, `removed by a reload`.
+    public var reason: String? = nil
 
-    public var description: String { "upstream \(upstream) replica \(url): \(from.rawValue) -> \(to.rawValue)" }
+    public init(upstream: String, url: String, from: ReplicaState, to: ReplicaState, reason: String? = nil) {
+        self.upstream = upstream
+        self.url = url
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+
+    public var description: String {
+        "upstream \(upstream) replica \(url): \(from.rawValue) -> \(to.rawValue)" + (reason.map { ": \($0)" } ?? "")
+    }
 }
 
 /// The result of the last active check of a replica.
@@ -52,10 +77,13 @@ public struct HealthCheckRecord: Sendable, Equatable {
     public var ok: Bool
     /// nil when no status line arrived (connect error, timeout, garbage).
     public var status: Int?
+    /// Why a check failed, for operators (`connection refused (127.0.0.1:9003)`, `status 503`, `no answer within 1s`).
+    public var error: String?
 
-    public init(at: Date, ok: Bool, status: Int?) {
+    public init(at: Date, ok: Bool, status: Int?, error: String? = nil) {
         self.at = at
         self.ok = ok
         self.status = status
+        self.error = error
     }
 }
