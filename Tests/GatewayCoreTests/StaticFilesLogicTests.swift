@@ -86,7 +86,7 @@ import Testing
         record.event = "close"
         #expect(
             record.jsonLine()
-                == #"{"attempts":1,"bytes_in":0,"bytes_out":12,"client_ip":"10.0.0.1","duration_ms":1.5,"error":"cannot connect","event":"close","method":"GET","request_id":"r1","route":"api","status":200,"time":"2026-12-02T10:03:15.007Z","uri":"/a?b=\"c\""}"#)
+                == #"{"attempts":1,"bytes_in":0,"bytes_out":12,"client_ip":"10.0.0.1","duration_ms":1.5,"error":"cannot connect","event":"close","method":"GET","protocol":"HTTP/1.1","request_id":"r1","route":"api","status":200,"time":"2026-12-02T10:03:15.007Z","uri":"/a?b=\"c\""}"#)
     }
 
     @Test func operatorLogLines() {

@@ -56,6 +56,11 @@ enum StoreDecoder {
                     if case .unix = url.address {
                         context.error("'nodes': '\(text)': cluster nodes are redis://host:port", at: itemNode)
                         ok = false
+                    } else if url.tls {
+                        context.error(
+                            "'nodes': '\(text)': TLS (rediss://) is supported for a single node (store.redis) only, not yet for a Redis Cluster",
+                            at: itemNode)
+                        ok = false
                     } else if url.database != 0 {
                         context.error("'nodes': '\(text)': a Redis Cluster has only database 0", at: itemNode)
                         ok = false
