@@ -17,21 +17,7 @@ start_nginx 1 <<NGINX
   server { listen 127.0.0.1:$UP1; location / { return 200 '{"replica":"u1","ok":true}'; } }
   server { listen 127.0.0.1:$UP2; location / { return 200 '{"replica":"u2","ok":true}'; } }
 NGINX
-cat > "$BENCH_TMP/gateway.yaml" <<YAML
-server:
-  listen: 127.0.0.1:$GW
-  admin_listen: 127.0.0.1:$ADMIN
-  access_log: false
-  workers: 1
-upstreams:
-  app:
-    replicas: [http://127.0.0.1:$UP1, http://127.0.0.1:$UP2]
-    keepalive: 64
-routes:
-  - name: all
-    match: { path_prefix: / }
-    upstream: app
-YAML
+write_single_worker_proxy_config "$BENCH_TMP/gateway.yaml" "$GW" "$ADMIN" "$UP1" "$UP2"
 ALLOCCOUNT_FILE="$BENCH_TMP/allocs" LD_PRELOAD="$BENCH_TMP/alloccount.so" \
   "$GATEWAY_BIN" serve --config "$BENCH_TMP/gateway.yaml" --log-level warning &
 BENCH_PIDS+=($!)

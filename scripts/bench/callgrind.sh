@@ -23,21 +23,7 @@ run_one() {
   mkdir -p "$BENCH_TMP/cg-$p"
   case $p in
     gateway)
-      cat > "$BENCH_TMP/gateway.yaml" <<YAML
-server:
-  listen: 127.0.0.1:$port
-  admin_listen: 127.0.0.1:$(free_port)
-  access_log: false
-  workers: 1
-upstreams:
-  app:
-    replicas: [http://127.0.0.1:$UP1, http://127.0.0.1:$UP2]
-    keepalive: 64
-routes:
-  - name: all
-    match: { path_prefix: / }
-    upstream: app
-YAML
+      write_single_worker_proxy_config "$BENCH_TMP/gateway.yaml" "$port" "$(free_port)" "$UP1" "$UP2"
       # Valgrind 3.19 cannot read the DWARF 5 debug info Swift emits ("possibly corrupted debuginfo"): run a copy
       # without it (the symbol table stays, so callgrind_annotate still names functions).
       strip -g -o "$BENCH_TMP/gateway-nodebug" "$GATEWAY_BIN"

@@ -95,3 +95,24 @@ PY
 median() {
   python3 -c 'import sys, statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.3f}")' "$@"
 }
+
+# The plain one-worker proxy config the per-request cost benchmarks share (peers.sh, allocs.sh, callgrind.sh):
+# every path to upstream `app` (two replicas, keep-alive pool), no access log.
+# Usage: write_single_worker_proxy_config FILE LISTEN_PORT ADMIN_PORT UPSTREAM_PORT_1 UPSTREAM_PORT_2
+write_single_worker_proxy_config() {
+    cat > "$1" <<YAML
+server:
+  listen: 127.0.0.1:$2
+  admin_listen: 127.0.0.1:$3
+  access_log: false
+  workers: 1
+upstreams:
+  app:
+    replicas: [http://127.0.0.1:$4, http://127.0.0.1:$5]
+    keepalive: 64
+routes:
+  - name: all
+    match: { path_prefix: / }
+    upstream: app
+YAML
+}

@@ -96,21 +96,7 @@ CADDY
       ;;
     gateway)
       ADMIN=$(free_port)
-      cat > "$BENCH_TMP/gateway.yaml" <<YAML
-server:
-  listen: 127.0.0.1:${PORT[gateway]}
-  admin_listen: 127.0.0.1:$ADMIN
-  access_log: false
-  workers: 1
-upstreams:
-  app:
-    replicas: [http://127.0.0.1:$UP1, http://127.0.0.1:$UP2]
-    keepalive: 64
-routes:
-  - name: all
-    match: { path_prefix: / }
-    upstream: app
-YAML
+      write_single_worker_proxy_config "$BENCH_TMP/gateway.yaml" "${PORT[gateway]}" "$ADMIN" "$UP1" "$UP2"
       "$GATEWAY_BIN" serve --config "$BENCH_TMP/gateway.yaml" --log-level warning &
       PID[gateway]=$!; BENCH_PIDS+=($!)
       ;;
