@@ -25,11 +25,17 @@ public struct ServerTLSSpec: Sendable, Equatable {
     public var minimumVersion: MinimumVersion
     /// PEM bundle of CAs whose client certificates are required (mTLS); nil = no client certificates asked.
     public var clientCA: String?
+    /// ALPN protocols in preference order: `["h2", "http/1.1"]` on HTTP/2 listeners.
+    public var applicationProtocols: [String]
 
-    public init(certificates: [CertificatePair], minimumVersion: MinimumVersion = .tls12, clientCA: String? = nil) {
+    public init(
+        certificates: [CertificatePair], minimumVersion: MinimumVersion = .tls12, clientCA: String? = nil,
+        applicationProtocols: [String] = ["http/1.1"]
+    ) {
         self.certificates = certificates
         self.minimumVersion = minimumVersion
         self.clientCA = clientCA
+        self.applicationProtocols = applicationProtocols
     }
 }
 
@@ -101,7 +107,7 @@ public final class ServerTLSContext: Sendable {
             certificateChain: chains[0].map { .certificate($0) }, privateKey: .privateKey(keys[0]))
         configuration.minimumTLSVersion = spec.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
         configuration.cipherSuites = Self.tls12CipherSuites
-        configuration.applicationProtocols = ["http/1.1"]
+        configuration.applicationProtocols = spec.applicationProtocols
         if let clientCA = spec.clientCA {
             let roots = try PEMFiles.certificateChain(clientCA)
             configuration.certificateVerification = .noHostnameVerification

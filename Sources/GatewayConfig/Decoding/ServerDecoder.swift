@@ -18,13 +18,7 @@ enum ServerDecoder {
         }
         if let value = map["listeners"] { server.listeners = ListenersDecoder.listeners(value, context: context) }
         if let value = map["hsts"] { server.hsts = ListenersDecoder.hsts(value, context: context) }
-        if let value = map["http2"],
-            let http2 = MappingReader(value, what: "server.http2", allowed: ["max_concurrent_streams", "max_header_list_bytes"], context: context)
-        {
-            // Accepted and checked so SPEC §7 files load; HTTP/2 itself is not served yet (ALPN offers http/1.1).
-            if let node = http2["max_concurrent_streams"] { _ = context.int(node, key: "max_concurrent_streams", atLeast: 1) }
-            if let node = http2["max_header_list_bytes"] { _ = context.size(node, key: "max_header_list_bytes") }
-        }
+        if let value = map["http2"] { server.http2 = http2(value, context: context) }
         if let value = map["admin_listen"] {
             if context.optionalBool(value) == false {
                 server.adminListen = nil
@@ -76,6 +70,34 @@ enum ServerDecoder {
         }
         if let value = map["admin_auth"] { server.adminAuth = AdminAuthDecoder.decode(value, context: context) }
         return server
+    }
+
+    /// `server.http2: { max_concurrent_streams, max_header_list_bytes, max_resets, reset_window, ... }`.
+    static func http2(_ node: Node, context: DecodeContext) -> HTTP2ServerSettings {
+        var settings = HTTP2ServerSettings()
+        guard let map = MappingReader(node, what: "server.http2", allowed: HTTP2ServerSettings.keys, context: context)
+        else { return settings }
+        if let node = map["max_concurrent_streams"],
+            let value = context.int(node, key: "max_concurrent_streams", atLeast: 1, atMost: 2_147_483_647)
+        {
+            settings.maxConcurrentStreams = value
+        }
+        if let node = map["max_header_list_bytes"], let size = context.size(node, key: "max_header_list_bytes") {
+            settings.maxHeaderListBytes = size
+        }
+        if let node = map["max_resets"], let value = context.int(node, key: "max_resets", atLeast: 1) {
+            settings.maxResets = value
+        }
+        if let node = map["reset_window"], let duration = context.duration(node, key: "reset_window") {
+            settings.resetWindow = duration
+        }
+        if let node = map["max_control_frames"], let value = context.int(node, key: "max_control_frames", atLeast: 1) {
+            settings.maxControlFrames = value
+        }
+        if let node = map["control_frame_window"], let duration = context.duration(node, key: "control_frame_window") {
+            settings.controlFrameWindow = duration
+        }
+        return settings
     }
 
     /// `host:port` text, or a bare integer port (= `:port`).

@@ -130,6 +130,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var listenWritten: Bool = false
     /// `server.hsts`: Strict-Transport-Security on TLS responses; nil = off.
     public var hsts: HSTSSettings? = nil
+    /// `server.http2`: HTTP/2 connection limits and flood defences.
+    public var http2 = HTTP2ServerSettings()
     /// nil = the admin listener answers everyone (keep it on loopback).
     public var adminAuth: AdminAuthSettings? = nil
 

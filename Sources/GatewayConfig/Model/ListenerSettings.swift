@@ -3,7 +3,7 @@ public struct ListenerSettings: Sendable, Equatable {
     public var address: ListenAddress
     /// nil = plain HTTP.
     public var tls: ListenerTLSSettings? = nil
-    /// `http2:` as written (HTTP/2 is not served yet; kept so the key is accepted and reported).
+    /// `http2:` as written; `servesHTTP2` applies the default (on for TLS listeners).
     public var http2: Bool? = nil
     /// `redirect_https: PORT`: every request gets a 308 to `https://HOST:PORT/same/path?query`.
     public var redirectHTTPS: Int? = nil

@@ -195,8 +195,12 @@ public enum ConfigSchema {
                     ], keys: ListenersDecoder.listenerKeys, required: ["address"])],
                 "hsts": object(["max_age": ref("duration"), "include_subdomains": boolean], keys: ["max_age", "include_subdomains"]),
                 "http2": object(
-                    ["max_concurrent_streams": integer(minimum: 1), "max_header_list_bytes": ref("size")],
-                    keys: ["max_concurrent_streams", "max_header_list_bytes"]),
+                    [
+                        "max_concurrent_streams": integer(minimum: 1, maximum: 2_147_483_647),
+                        "max_header_list_bytes": ref("size"),
+                        "max_resets": integer(minimum: 1), "reset_window": ref("duration"),
+                        "max_control_frames": integer(minimum: 1), "control_frame_window": ref("duration"),
+                    ], keys: HTTP2ServerSettings.keys),
                 "admin_auth": object(
                     ["basic_users_file": text("htpasswd file with bcrypt hashes"), "token_env": text("variable holding a bearer token")],
                     keys: AdminAuthDecoder.keys),

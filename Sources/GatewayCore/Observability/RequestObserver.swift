@@ -93,7 +93,8 @@ final class RequestObserver: Sendable {
             clientIP: exchange.clientIP,
             method: method,
             uri: exchange.clientURI ?? exchange.head.uri,
-            httpVersion: "HTTP/\(version.major).\(version.minor)",
+            // SPEC §7: `HTTP/1.1` | `HTTP/2` (HTTP/2 streams reach the proxy as version 2.0 heads).
+            httpVersion: version.major >= 2 ? "HTTP/\(version.major)" : "HTTP/\(version.major).\(version.minor)",
             route: route,
             status: exchange.responseStatus,
             durationMs: Double(elapsed.nanoseconds / 1000) / 1000,

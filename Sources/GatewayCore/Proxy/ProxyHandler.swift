@@ -38,6 +38,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var responseTimerDeadline = NIODeadline.distantFuture
     /// Set on TLS listeners (`ServerPipeline.addTLS`): scheme, client certificate subject, TLS version for the log.
     var security: ConnectionSecurity?
+    /// False on HTTP/2 streams: the connection, not each stream, is counted in `gateway_connections_*`.
+    var countsConnection = true
+    /// `connectionOpened` was reported (in `channelActive`, or in `handlerAdded` when added to an active channel,
+    /// as after ALPN), so `connectionClosed` is reported exactly once against it.
+    private var connectionCounted = false
     /// Above this many queued bytes the client's reads are held.
     static let maxQueuedBytes = 64 * 1024
 
@@ -53,11 +58,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
         peerAddress = context.channel.remoteAddress
         peerBytes = ClientAddress.bytes(of: peerAddress)
+        if context.channel.isActive { countConnectionOpened() }
+    }
+
+    private func countConnectionOpened() {
+        guard countsConnection, !connectionCounted else { return }
+        connectionCounted = true
+        services.observer.connectionOpened()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        if context.channel.isActive {
+        if context.channel.isActive, connectionCounted {
             // Removed for an upgrade (tunnel or pub/sub socket): the connection lives on without us.
             let observer = services.observer
             context.channel.closeFuture.whenComplete { _ in observer.connectionClosed() }
@@ -65,12 +77,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        services.observer.connectionOpened()
+        countConnectionOpened()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        services.observer.connectionClosed()
+        if connectionCounted {
+            connectionCounted = false
+            services.observer.connectionClosed()
+        }
         responseTimer?.cancel()
         responseTimer = nil
         closing = true

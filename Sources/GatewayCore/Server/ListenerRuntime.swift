@@ -25,7 +25,7 @@ final class ListenerSet: Sendable {
             var context: ServerTLSContext? = nil
             if let tls = settings.tls {
                 do {
-                    context = try ServerTLSContext(spec: Self.spec(tls))
+                    context = try ServerTLSContext(spec: Self.spec(tls, http2: settings.servesHTTP2))
                 } catch {
                     errors.append(Self.message(error, tls: tls))
                 }
@@ -42,7 +42,7 @@ final class ListenerSet: Sendable {
         for settings in server.effectiveListeners {
             guard let tls = settings.tls else { continue }
             do {
-                _ = try ServerTLSContext(spec: spec(tls))
+                _ = try ServerTLSContext(spec: spec(tls, http2: settings.servesHTTP2))
             } catch {
                 errors.append(message(error, tls: tls))
             }
@@ -58,8 +58,11 @@ final class ListenerSet: Sendable {
         var prepared: [(ServerTLSContext, ServerTLSSpec)] = []
         var errors: [String] = []
         for runtime in listeners {
-            guard let context = runtime.tls, let next = byAddress[runtime.settings.address.description]?.tls else { continue }
-            let spec = Self.spec(next)
+            guard let context = runtime.tls, let listener = byAddress[runtime.settings.address.description],
+                let next = listener.tls
+            else { continue }
+            // ALPN stays what the listener was bound with (the pipeline layout is fixed at start).
+            let spec = Self.spec(next, http2: runtime.settings.servesHTTP2)
             do {
                 _ = try ServerTLSContext(spec: spec)
                 prepared.append((context, spec))
@@ -75,11 +78,12 @@ final class ListenerSet: Sendable {
         return errors
     }
 
-    static func spec(_ tls: ListenerTLSSettings) -> ServerTLSSpec {
+    static func spec(_ tls: ListenerTLSSettings, http2: Bool) -> ServerTLSSpec {
         ServerTLSSpec(
             certificates: tls.certificates.map { .init(certificate: $0.certificate, key: $0.key) },
             minimumVersion: tls.minVersion == .tls13 ? .tls13 : .tls12,
-            clientCA: tls.clientCA)
+            clientCA: tls.clientCA,
+            applicationProtocols: http2 ? ["h2", "http/1.1"] : ["http/1.1"])
     }
 
     static func message(_ error: TLSFileError, tls: ListenerTLSSettings?) -> String {

@@ -6,6 +6,9 @@ import NIOHTTP1
 /// [TLS: `NIOSSLServerHandler` → `TLSHandshakeObserver`] → `ClientTimeoutHandler` (bytes) → HTTP codec →
 /// [TLS: `TLSResponseHeaders`] → `GzipResponseHandler` → `ProxyHandler` (which also does pipelining), or
 /// `HTTPSRedirectHandler` instead of the proxy on `redirect_https` listeners.
+///
+/// On HTTP/2 listeners a `ProtocolSelector` stands where the HTTP codec goes until ALPN (or the h2c preface) has
+/// decided; for `h2` it lays out `HTTP2Pipeline` instead, where every stream gets its own codec → … → proxy.
 enum ServerPipeline {
     static let compressorName = "gateway.compressor"
     static let proxyName = "gateway.proxy"
@@ -16,14 +19,35 @@ enum ServerPipeline {
         pools: UpstreamPools,
         listener: ListenerRuntime? = nil
     ) throws {
-        let snapshot = services.snapshots.current
-        let server = snapshot.server
+        let server = services.snapshots.current.server
         let activity = ConnectionActivity(
             headerTimeout: server.clientHeaderTimeout.timeAmount,
             idleTimeout: server.clientIdleTimeout.timeAmount)
         let sync = channel.pipeline.syncOperations
         let security = try ServerPipeline.addTLS(listener: listener, to: sync)
         try sync.addHandler(ClientTimeoutHandler(activity: activity))
+        if let listener, listener.settings.servesHTTP2 {
+            try sync.addHandler(ProtocolSelector(
+                mode: security == nil ? .priorKnowledge : .alpn,
+                services: services, pools: pools, activity: activity, security: security))
+            return
+        }
+        try configureHTTP1(
+            channel: channel, services: services, pools: pools, listener: listener, activity: activity,
+            security: security)
+    }
+
+    /// The HTTP/1.1 codec and the handlers above it (position: last).
+    static func configureHTTP1(
+        channel: any Channel,
+        services: GatewayServices,
+        pools: UpstreamPools,
+        listener: ListenerRuntime?,
+        activity: ConnectionActivity,
+        security: ConnectionSecurity?
+    ) throws {
+        let server = services.snapshots.current.server
+        let sync = channel.pipeline.syncOperations
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = server.maxHeaderBytes
         limits.maxHeaderFieldSize = server.maxHeaderBytes
@@ -40,9 +64,26 @@ enum ServerPipeline {
             try sync.addHandler(HTTPSRedirectHandler(port: port), name: proxyName)
             return
         }
+        try addExchangeHandlers(
+            channel: channel, services: services, pools: pools, activity: activity, security: security,
+            countsConnection: true)
+    }
+
+    /// Above an HTTP codec (HTTP/1.1, or one HTTP/2 stream's `HTTP2FramePayloadToHTTP1ServerCodec`): TLS response
+    /// headers, gzip, the proxy. `countsConnection` is false on HTTP/2 streams (the connection is counted once).
+    static func addExchangeHandlers(
+        channel: any Channel,
+        services: GatewayServices,
+        pools: UpstreamPools,
+        activity: ConnectionActivity,
+        security: ConnectionSecurity?,
+        countsConnection: Bool
+    ) throws {
+        let snapshot = services.snapshots.current
+        let sync = channel.pipeline.syncOperations
         if security != nil {
             try sync.addHandler(TLSResponseHeaders(
-                hsts: server.hsts?.headerValue, sessionCookie: snapshot.configuration.sessions?.cookie))
+                hsts: snapshot.server.hsts?.headerValue, sessionCookie: snapshot.configuration.sessions?.cookie))
         }
         if snapshot.configuration.routes.contains(where: { $0.compress != nil }) {
             try sync.addHandler(GzipResponseHandler(), name: compressorName)
@@ -50,6 +91,7 @@ enum ServerPipeline {
         let pool = pools.pool(for: channel.eventLoop)
         let proxy = ProxyHandler(services: services, pool: pool, activity: activity)
         proxy.security = security
+        proxy.countsConnection = countsConnection
         try sync.addHandler(proxy, name: proxyName)
     }
 }
