@@ -74,14 +74,18 @@ import Testing
 
     @Test func quiesceWithOpenStreamsSendsGoAwayAndClosesWhenTheyEnd() throws {
         let (channel, streams) = try keeperChannel()
-        streams.streamCreated(1, channel: channel)
-        streams.streamCreated(5, channel: channel)
-        streams.streamClosed(1, channel: channel)
+        let first = EmbeddedChannel(loop: channel.embeddedEventLoop)
+        let fifth = EmbeddedChannel(loop: channel.embeddedEventLoop)
+        streams.opened(first, id: 1)
+        streams.opened(fifth, id: 5)
+        first.close(promise: nil)
+        channel.embeddedEventLoop.run()
         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         let sent = try #require(try goAway(channel))
         #expect(sent.0 == 5 && sent.1 == .noError)
         #expect(channel.isActive)
-        streams.streamClosed(5, channel: channel)
+        fifth.close(promise: nil)
+        channel.embeddedEventLoop.run()
         #expect(!channel.isActive)
     }
 
@@ -94,10 +98,12 @@ import Testing
 
     @Test func idleConnectionsAreClosedButBusyOnesAreNot() throws {
         let (channel, streams) = try keeperChannel(idle: .seconds(5))
-        streams.streamCreated(1, channel: channel)
+        let stream = EmbeddedChannel(loop: channel.embeddedEventLoop)
+        streams.opened(stream, id: 1)
         channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         #expect(channel.isActive)
-        streams.streamClosed(1, channel: channel)
+        stream.close(promise: nil)
+        channel.embeddedEventLoop.run()
         channel.embeddedEventLoop.advanceTime(by: .seconds(4))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))

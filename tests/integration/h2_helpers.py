@@ -144,7 +144,9 @@ class H2Client:
             pending = {s for s in pending if not (self.responses[s]["ended"] or self.responses[s]["reset"] is not None)}
             if not pending:
                 break
-            if self.goaway is not None:
+            if self.goaway is not None and (self.goaway.error_code != 0 or
+                                            max(pending) > self.goaway.last_stream_id):
+                # A graceful GOAWAY (NO_ERROR) still answers streams up to its last stream id.
                 raise ConnectionError(f"GOAWAY {self.goaway.error_code} with streams {sorted(pending)} open")
             left = deadline - time.monotonic()
             assert left > 0, f"streams {sorted(pending)} not answered in {timeout}s"

@@ -91,20 +91,23 @@ public final class GatewayService: Service, Sendable {
             pubsub: shared.pubsub)
         let pools = UpstreamPools(group: group)
         // Boxed so it can be released before the event loops stop: its deinit completes a promise on a loop.
-        let quiesce = NIOLockedValueBox<ServerQuiescingHelper?>(ServerQuiescingHelper(group: group))
+        // One helper per listener: a `ServerQuiescingHelper` drains only the first server channel it was given, so
+        // with one shared helper the connections of every other listener (HTTPS, HTTP/2) were never told to finish.
+        let quiesce = NIOLockedValueBox<[ServerQuiescingHelper]>([])
 
         var serverChannels: [any Channel] = []
         for listener in listenerSet.listeners {
             let address = listener.settings.address
             let serverChannel: any Channel
+            let helper = ServerQuiescingHelper(group: group)
+            quiesce.withLockedValue { $0.append(helper) }
             do {
                 serverChannel = try await ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 4096)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .serverChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                quiesce.withLockedValue { $0!.makeServerChannelHandler(channel: channel) })
+                            try channel.pipeline.syncOperations.addHandler(helper.makeServerChannelHandler(channel: channel))
                         }
                     }
                     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -198,7 +201,14 @@ public final class GatewayService: Service, Sendable {
 
         // Stop accepting, ask every connection to finish its current request, wait up to the grace period.
         let drained = group.next().makePromise(of: Void.self)
-        quiesce.withLockedValue { $0?.initiateShutdown(promise: drained) }
+        let listenersDrained = quiesce.withLockedValue { helpers in
+            helpers.map { helper in
+                let promise = group.next().makePromise(of: Void.self)
+                helper.initiateShutdown(promise: promise)
+                return promise.futureResult
+            }
+        }
+        EventLoopFuture.andAllComplete(listenersDrained, on: group.next()).cascade(to: drained)
         let finished = group.next().makePromise(of: Void.self)
         let completed = NIOLockedValueBox(false)
         let complete: @Sendable () -> Void = {
@@ -214,7 +224,7 @@ public final class GatewayService: Service, Sendable {
         await healthChecker.stop()
         await shared.shutdown()
         await pools.closeAll()
-        quiesce.withLockedValue { $0 = nil }
+        quiesce.withLockedValue { $0 = [] }
         try? await group.shutdownGracefully()
         accessLog?.flush()
         logger.info("gateway stopped")

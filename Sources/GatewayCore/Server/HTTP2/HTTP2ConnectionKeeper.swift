@@ -129,15 +129,14 @@ final class HTTP2ConnectionKeeper: ChannelDuplexHandler, RemovableChannelHandler
     }
 }
 
-/// Tells the connection's keeper about streams opening and closing; nio-http2 calls it on the event loop.
-struct HTTP2StreamEvents: NIOHTTP2StreamDelegate {
+/// Tells the connection's keeper about one more stream and, through its close future, about its end. Used on the
+/// connection's event loop (stream channels share it).
+struct HTTP2StreamEvents: Sendable {
     let keeper: NIOLoopBound<HTTP2ConnectionKeeper>
 
-    func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
+    func opened(_ stream: any Channel, id: HTTP2StreamID) {
+        let keeper = self.keeper
         keeper.value.streamOpened(id)
-    }
-
-    func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
-        keeper.value.streamEnded()
+        stream.closeFuture.whenComplete { _ in keeper.value.streamEnded() }
     }
 }

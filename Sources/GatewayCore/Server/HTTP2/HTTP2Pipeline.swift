@@ -28,14 +28,18 @@ enum HTTP2Pipeline {
         let idleTimeout = snapshot.server.clientIdleTimeout.timeAmount
         let boundSecurity = NIOLoopBound(security, eventLoop: channel.eventLoop)
         let keeper = HTTP2ConnectionKeeper(observer: services.observer, idleTimeout: idleTimeout)
+        // Streams are counted from their channels: nio-http2's stream delegate is not told about inbound streams
+        // whose channel is created after the "stream created" event.
+        let streams = HTTP2StreamEvents(keeper: NIOLoopBound(keeper, eventLoop: channel.eventLoop))
         _ = try sync.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connectionConfiguration(settings),
             streamConfiguration: streamConfiguration(settings),
-            streamDelegate: HTTP2StreamEvents(keeper: NIOLoopBound(keeper, eventLoop: channel.eventLoop)),
             position: .last
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
+                let id = try stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
+                streams.opened(stream, id: id ?? .rootStream)
                 let streamSync = stream.pipeline.syncOperations
                 try streamSync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 // Per stream, the connection timers stay unarmed (no `ClientTimeoutHandler` front).
