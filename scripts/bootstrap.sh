@@ -2,7 +2,7 @@
 # Installs what the scripts and tests need, and nothing that is already there:
 #   system: libhiredis-dev libcrypt-dev redis-server zlib1g-dev curl openssl nginx-light wrk chromium chromium-driver
 #           (apt-get, as root or via sudo)
-#   python: pytest pytest-timeout requests websockets selenium jsonschema pyyaml             (python3 -m pip)
+#   python: pytest pytest-timeout requests websockets selenium jsonschema pyyaml pyjwt cryptography            (python3 -m pip)
 # Safe to run again and again: when everything is present it only checks and exits 0.
 set -euo pipefail
 
@@ -30,7 +30,7 @@ have_file /usr/include/crypt.h || missing+=(libcrypt-dev)
 # the dashboard's browser tests: headless Chromium driven by Selenium
 have_cmd chromium || missing+=(chromium)
 have_cmd chromedriver || missing+=(chromium-driver)
-python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets, selenium, jsonschema, yaml' >/dev/null 2>&1; }
+python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets, selenium, jsonschema, yaml, jwt, cryptography' >/dev/null 2>&1; }
 if ! have_cmd python3; then
     missing+=(python3 python3-pip)
 elif ! python_modules_ok && ! python3 -m pip --version >/dev/null 2>&1; then
@@ -54,9 +54,9 @@ fi
 
 if ! python_modules_ok; then
     log "installing python test modules (pytest pytest-timeout requests websockets selenium jsonschema pyyaml)"
-    if ! python3 -m pip install -q pytest pytest-timeout requests websockets selenium jsonschema pyyaml </dev/null; then
+    if ! python3 -m pip install -q pytest pytest-timeout requests websockets selenium jsonschema pyyaml pyjwt cryptography </dev/null; then
         # Debian's system python refuses plain pip installs (PEP 668).
-        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets selenium jsonschema pyyaml </dev/null
+        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets selenium jsonschema pyyaml pyjwt cryptography </dev/null
     fi
 fi
 exit 0
