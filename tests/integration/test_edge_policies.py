@@ -458,3 +458,19 @@ def test_check_prints_the_policy_order(tmp_path):
     result = run_gateway("check", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "policies ip → cors → auth(jwt main) → session → rate_limits" in result.stdout, result.stdout
+
+
+def test_rotated_jwks_file_is_picked_up_without_restart(jwt_gw):
+    assert jwt_gw.get("/api/me", bearer(ES.token())).status == 200  # the keys are loaded now
+    (jwt_gw.workdir / "jwks.json").write_text(jwks(ES, RS, ED, ROTATED))
+    # The unknown kid makes the gateway re-read the file (at most every 10 s), no reload or restart needed.
+    resp = jwt_gw.get("/api/me", bearer(ROTATED.token(sub="rotated")))
+    assert resp.status == 200, resp.body
+    assert echo_headers(resp)["x-user-id"] == ["rotated"]
+
+
+def test_jwt_user_reaches_the_access_log(jwt_gw):
+    from harness import wait_for
+
+    jwt_gw.get("/api/me", bearer(ES.token(sub="log-user")))
+    wait_for(lambda: '"user":"log-user"' in jwt_gw.log(), 10, what="access log line with the JWT user")
