@@ -75,6 +75,18 @@ public enum ForwardAuthExchange {
         hasher.update(data: Array((authorization ?? "").utf8))
         hasher.update(data: [0])
         hasher.update(data: Array((cookie ?? "").utf8))
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    /// Lower-case hex without `String(format:)` (this runs on every forward-auth request).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
