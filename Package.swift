@@ -15,7 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -94,6 +95,17 @@ let package = Package(
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]
         ),
+        // Edge policies (SPEC §10): JWT verification (jwt-kit), CIDR rules, CORS decisions, header rules, forward-auth
+        // decisions. Pure logic, no channel types: the request phase in GatewayCore drives it.
+        .target(
+            name: "GatewayEdge",
+            dependencies: [
+                "GatewayConfig",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Load balancing, replica health (active + passive) and the retry budget.
         .target(
             name: "GatewayUpstreams",
@@ -117,6 +129,7 @@ let package = Package(
                 "GatewayHTTP",
                 "GatewayRedis",
                 "GatewayPolicies",
+                "GatewayEdge",
                 "GatewayUpstreams",
                 "GatewayTLS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -186,6 +199,16 @@ let package = Package(
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]),
         .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
+        .testTarget(
+            name: "GatewayEdgeTests",
+            dependencies: [
+                "GatewayEdge",
+                "GatewayConfig",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "GatewayTLSTests",
             dependencies: [

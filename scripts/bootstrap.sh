@@ -3,7 +3,7 @@
 #   system: libhiredis-dev libcrypt-dev redis-server zlib1g-dev curl openssl nginx-light wrk nghttp2-client chromium
 #           chromium-driver
 #           (apt-get, as root or via sudo)
-#   python: pytest pytest-timeout requests websockets selenium jsonschema pyyaml h2 grpcio           (python3 -m pip)
+#   python: the PYTHON_MODULES list below                                                        (python3 -m pip)
 # Safe to run again and again: when everything is present it only checks and exits 0.
 set -euo pipefail
 
@@ -33,7 +33,23 @@ have_file /usr/include/crypt.h || missing+=(libcrypt-dev)
 # the dashboard's browser tests: headless Chromium driven by Selenium
 have_cmd chromium || missing+=(chromium)
 have_cmd chromedriver || missing+=(chromium-driver)
-python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets, selenium, jsonschema, yaml, h2, grpc' >/dev/null 2>&1; }
+# pip package = the module it provides; one per line so that additions merge cleanly
+PYTHON_MODULES=(
+    pytest=pytest
+    pytest-timeout=pytest_timeout
+    requests=requests
+    websockets=websockets
+    selenium=selenium
+    jsonschema=jsonschema
+    pyyaml=yaml
+    h2=h2
+    grpcio=grpc
+    pyjwt=jwt
+    cryptography=cryptography
+)
+pip_names=(); import_names=()
+for entry in "${PYTHON_MODULES[@]}"; do pip_names+=("${entry%%=*}"); import_names+=("${entry#*=}"); done
+python_modules_ok() { python3 -c "import $(IFS=,; echo "${import_names[*]}")" >/dev/null 2>&1; }
 if ! have_cmd python3; then
     missing+=(python3 python3-pip)
 elif ! python_modules_ok && ! python3 -m pip --version >/dev/null 2>&1; then
@@ -56,10 +72,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! python_modules_ok; then
-    log "installing python test modules (pytest pytest-timeout requests websockets selenium jsonschema pyyaml)"
-    if ! python3 -m pip install -q pytest pytest-timeout requests websockets selenium jsonschema pyyaml h2 grpcio </dev/null; then
+    log "installing python test modules (${pip_names[*]})"
+    if ! python3 -m pip install -q "${pip_names[@]}" </dev/null; then
         # Debian's system python refuses plain pip installs (PEP 668).
-        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets selenium jsonschema pyyaml h2 grpcio </dev/null
+        python3 -m pip install -q --break-system-packages "${pip_names[@]}" </dev/null
     fi
 fi
 exit 0

@@ -70,6 +70,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let startup = StartupChecks.problems(configuration, environment: environment)
+            + EdgeConfigCheck.startupProblems(configuration, environment: environment)
         guard startup.isEmpty else {
             printConfigErrors(ConfigErrors(errors: startup))
             throw ExitCode(1)
@@ -118,6 +119,7 @@ struct Check: ParsableCommand {
                 LogOutput.standardError.write("\(warning.file):\(warning.line):\(warning.column): warning: \(warning.message)\n")
             }
             let certificateProblems = ListenerCertificateCheck.problems(configuration)
+                + EdgeConfigCheck.problems(configuration)
             if !certificateProblems.isEmpty {
                 for line in certificateProblems { LogOutput.standardError.write(line + "\n") }
                 throw ExitCode(1)

@@ -196,7 +196,7 @@ let baseUpstream = """
         #expect(lines == [
             "/cfg/gateway.yaml:9:43: 'limit' must be at least 1, got 0",
             "/cfg/gateway.yaml:9:54: 'window' must be longer than 0",
-            "/cfg/gateway.yaml:10:25: 'key' must be one of client_ip, session_user, route, client_cert or header:NAME, got 'ip'",
+            "/cfg/gateway.yaml:10:25: 'key' must be one of client_ip, session_user, route, client_cert, header:NAME or jwt:CLAIM, got 'ip'",
             "/cfg/gateway.yaml:11:25: 'key': 'header:NAME' needs a header name, e.g. header:X-Api-Key",
         ])
     }

@@ -13,6 +13,9 @@ struct RouteDraft {
     var websocketLocation: SourceLocation?
     var pubsubLocation: SourceLocation?
     var staticLocation: SourceLocation?
+    var authLocation: SourceLocation?
+    /// Positions of rate-limit `key: jwt:CLAIM` values.
+    var jwtKeyLocations: [SourceLocation] = []
     /// Positions of rate-limit `key: session_user` values.
     var sessionUserKeyLocations: [SourceLocation] = []
     /// Position of the first pub/sub pattern using `{user}`.

@@ -3,7 +3,7 @@ import Yams
 /// `rate_limits:` — `{ name, key, limit, window, burst }` items. `name` defaults to the key.
 enum RateLimitDecoder {
     static let keys = ["name", "key", "limit", "window", "burst"]
-    static let keyNames = ["client_ip", "session_user", "route", "header:NAME"]
+    static let keyNames = ["client_ip", "session_user", "route", "header:NAME", "jwt:CLAIM"]
 
     static func decodeAll(_ node: Node, context: DecodeContext, draft: inout RouteDraft) -> [RateLimitSettings] {
         guard case .sequence(let list) = node else {
@@ -18,6 +18,7 @@ enum RateLimitDecoder {
             if let value = map.required("key") {
                 key = parseKey(value, context: context)
                 if key == .sessionUser { draft.sessionUserKeyLocations.append(context.location(of: value)) }
+                if case .jwtClaim = key { draft.jwtKeyLocations.append(context.location(of: value)) }
             }
             let limit = map.required("limit").flatMap { context.int($0, key: "limit", atLeast: 1) }
             let window = map.required("window").flatMap { context.duration($0, key: "window") }
@@ -49,6 +50,14 @@ enum RateLimitDecoder {
         case "route": return .route
         case "client_cert": return .clientCert
         default:
+            if text.hasPrefix("jwt:") {
+                let claim = String(text.dropFirst("jwt:".count)).trimmingSpaces()
+                guard !claim.isEmpty, claim.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                    context.error("'key': 'jwt:CLAIM' needs a claim name, e.g. jwt:sub", at: node)
+                    return nil
+                }
+                return .jwtClaim(claim)
+            }
             if text.hasPrefix("header:") {
                 let header = String(text.dropFirst("header:".count)).trimmingSpaces()
                 guard !header.isEmpty, header.allSatisfy(\.isHTTPTokenCharacter) else {
@@ -58,7 +67,7 @@ enum RateLimitDecoder {
                 return .header(header)
             }
             context.error(
-                "'key' must be one of client_ip, session_user, route, client_cert or header:NAME, got '\(text)'"
+                "'key' must be one of client_ip, session_user, route, client_cert, header:NAME or jwt:CLAIM, got '\(text)'"
                     + Suggestion.hint(for: text, in: keyNames),
                 at: node)
             return nil

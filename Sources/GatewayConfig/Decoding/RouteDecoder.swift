@@ -5,7 +5,7 @@ enum RouteDecoder {
     static let keys = [
         "match", "upstream", "strip_prefix", "timeouts", "compress", "max_body_bytes", "session", "rate_limits",
         "websocket", "pubsub", "sse", "static",
-    ]
+    ] + EdgeRouteDecoder.routeKeys
     static let matchKeys = ["path", "path_prefix", "host", "methods"]
 
     static func decodeAll(_ node: Node, context: DecodeContext) -> [RouteDraft] {
@@ -102,6 +102,8 @@ enum RouteDecoder {
             draft.staticLocation = context.location(of: map.keyNode("static") ?? value)
             route.staticFiles = StaticFilesDecoder.decode(value, context: context)
         }
+        EdgeRouteDecoder.decode(map, into: &route, context: context)
+        if route.auth != nil { draft.authLocation = route.auth?.location }
         draft.settings = route
         return draft
     }
@@ -132,7 +134,9 @@ enum RouteDecoder {
             context.error("a route matches either 'path' (exact) or 'path_prefix', not both", at: exact)
         }
         if let value = map["host"], let host = context.nonEmptyString(value, key: "host") {
-            if host.contains("/") || host.contains(" ") {
+            if host.contains("*"), !(host.hasPrefix("*.") && !host.dropFirst(2).contains("*") && host.count > 2) {
+                context.error("'host': a wildcard stands for one leading label, as in \"*.example.com\"; got '\(host)'", at: value)
+            } else if host.contains("/") || host.contains(" ") {
                 context.error("'host' must be a host name like api.example.com, got '\(host)'", at: value)
             } else {
                 match.host = host.lowercased()

@@ -8,6 +8,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var sessions: SessionSettings?
     /// Routes in file order; includes are appended after the including file's own routes.
     public var routes: [RouteSettings]
+    /// `auth:` providers (JWT verifiers, forward-auth services) that routes name.
+    public var auth: AuthSettings = AuthSettings()
     /// Every file that contributed (the main file first), for logs and `check`.
     public var sourceFiles: [String]
     /// Accepted but probably not meant (e.g. `path_prefix: /api` also matching `/apix`): `check` prints them,
@@ -304,6 +306,8 @@ public enum RateLimitKey: Sendable, Equatable, CustomStringConvertible {
     case route
     /// The verified client certificate's subject on mTLS listeners; the client IP elsewhere. (SPEC §7.)
     case clientCert
+    /// A claim of the verified JWT (`jwt:sub`); the client IP when the route has no (valid) token.
+    case jwtClaim(String)
 
     public var description: String {
         switch self {
@@ -312,6 +316,7 @@ public enum RateLimitKey: Sendable, Equatable, CustomStringConvertible {
         case .sessionUser: return "session_user"
         case .route: return "route"
         case .clientCert: return "client_cert"
+        case .jwtClaim(let claim): return "jwt:\(claim)"
         }
     }
 }
@@ -387,6 +392,12 @@ public struct RouteSettings: Sendable, Equatable {
     public var pubsub: PubSubSettings? = nil
     /// nil unless the route serves files itself (`static:`).
     public var staticFiles: StaticFilesSettings? = nil
+    /// Edge policies (SPEC §10), checked in the request phase in this order: ip, CORS preflight, auth.
+    public var auth: RouteAuth? = nil
+    public var cors: CORSSettings? = nil
+    public var ip: IPRules? = nil
+    public var requestHeaders: HeaderRuleSettings? = nil
+    public var responseHeaders: HeaderRuleSettings? = nil
     public var location: SourceLocation? = nil
 
     public init(name: String) {

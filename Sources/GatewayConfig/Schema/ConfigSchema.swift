@@ -104,7 +104,7 @@ public enum ConfigSchema {
         let rateLimit = object(
             [
                 "name": text("limit name (RateLimit-Policy)"),
-                "key": ["type": "string", "pattern": "^(client_ip|session_user|route|client_cert|header:.+)$"],
+                "key": ["type": "string", "pattern": "^(client_ip|session_user|route|client_cert|header:.+|jwt:.+)$"],
                 "limit": integer(minimum: 1), "window": ref("duration"), "burst": integer(minimum: 1),
             ], keys: RateLimitDecoder.keys, required: ["key", "limit", "window"])
         let compress: Schema = [
@@ -152,6 +152,7 @@ public enum ConfigSchema {
             "sse": sse,
         ]
         for (key, schema) in extraRouteProperties() { routeProperties[key] = schema }
+        for (key, schema) in edgeRouteProperties() { routeProperties[key] = schema }
         let route = object(routeProperties, keys: RouteDecoder.keys, required: ["match"])
         var namedRouteProperties = routeProperties
         namedRouteProperties["name"] = text("route name (letters, digits, - _ .)")
@@ -237,7 +238,7 @@ public enum ConfigSchema {
             "duration": duration, "size": size, "listen": listen,
             "upstream": upstream, "namedUpstream": namedUpstream,
             "route": route, "namedRoute": namedRoute,
-            "server": server, "store": store, "sessions": sessions,
+            "server": server, "store": store, "sessions": sessions, "auth": authSchema(),
             "upstreams": [
                 "anyOf": [
                     ["type": "object", "additionalProperties": ref("upstream")],
@@ -265,11 +266,64 @@ public enum ConfigSchema {
         ]
     }
 
+    /// Top-level `auth:` (SPEC §10).
+    static func authSchema() -> Schema {
+        let jwt = object(
+            [
+                "jwks_file": text("JWKS file (relative to the working directory, else to this file)"),
+                "jwks_url": ["type": "string", "pattern": "^https?://", "description": "JWKS URL, cached and refreshed"],
+                "secret_env": ["type": "string", "pattern": "^[A-Za-z0-9_]+$", "description": "variable holding the HS* secret"],
+                "jwks_refresh": ref("duration"),
+                "issuer": text("required `iss`"),
+                "audience": stringOrList("accepted `aud` values"),
+                "algorithms": ["type": "array", "items": oneOf(JWTProviderSettings.supportedAlgorithms)],
+                "leeway": ref("duration"),
+                "claims_to_headers": ["type": "object", "additionalProperties": ["type": "string"]],
+                "user_claim": text("claim used as the user ({user}, rate-limit keys, access log)"),
+            ], keys: AuthDecoder.jwtKeys)
+        let forward = object(
+            [
+                "url": ["type": "string", "pattern": "^http://"],
+                "copy_headers": stringOrList("auth-response headers copied to the upstream request"),
+                "timeout": ref("duration"),
+                "cache": ["anyOf": [ref("duration"), ["type": "boolean", "enum": [false]]]],
+            ], keys: AuthDecoder.forwardKeys, required: ["url"])
+        return object(
+            [
+                "jwt": ["type": "object", "additionalProperties": jwt],
+                "forward": ["type": "object", "additionalProperties": forward],
+            ], keys: AuthDecoder.keys)
+    }
+
+    /// The per-route edge keys (SPEC §10).
+    static func edgeRouteProperties() -> [String: Schema] {
+        let headerMap: Schema = ["type": "object", "additionalProperties": ["type": "string"]]
+        let headerRules = object(
+            ["set": headerMap, "add": headerMap, "remove": stringOrList("header names")], keys: EdgeRouteDecoder.headerRuleKeys)
+        return [
+            "auth": object(
+                ["jwt": text("an auth.jwt provider"), "forward": text("an auth.forward service"), "optional": boolean],
+                keys: EdgeRouteDecoder.authKeys),
+            "cors": object(
+                [
+                    "origins": stringOrList("origins: https://app.example.com, https://*.example.com or *"),
+                    "methods": stringOrList("allowed methods"), "headers": stringOrList("allowed request headers"),
+                    "expose": stringOrList("response headers scripts may read"), "credentials": boolean,
+                    "max_age": ref("duration"),
+                ], keys: EdgeRouteDecoder.corsKeys, required: ["origins"]),
+            "ip": object(
+                ["allow": stringOrList("CIDR blocks or addresses"), "deny": stringOrList("CIDR blocks or addresses")],
+                keys: EdgeRouteDecoder.ipKeys),
+            "request_headers": headerRules,
+            "response_headers": headerRules,
+        ]
+    }
+
     static func document() -> Schema {
         var top = object(
             [
                 "server": ref("server"), "store": ref("store"), "upstreams": ref("upstreams"), "sessions": ref("sessions"),
-                "routes": ref("routes"), "include": stringOrList("glob(s) of included files, relative to this file"),
+                "auth": ref("auth"), "routes": ref("routes"), "include": stringOrList("glob(s) of included files, relative to this file"),
             ], keys: ConfigLoader.topLevelKeys, description: "gateway configuration (conf/gateway.yaml and included files)")
         top["$schema"] = "http://json-schema.org/draft-07/schema#"
         top["title"] = "gateway configuration"

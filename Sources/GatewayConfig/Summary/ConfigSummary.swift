@@ -39,8 +39,29 @@ public enum ConfigSummary {
             if !pubsub.subscribe.isEmpty { details.append("subscribe \(pubsub.subscribe.joined(separator: " "))") }
             if !pubsub.publish.isEmpty { details.append("publish \(pubsub.publish.joined(separator: " "))") }
         }
+        if let order = policyOrder(for: route) { details.append("policies \(order)") }
+        if route.requestHeaders != nil || route.responseHeaders != nil { details.append("header rules") }
+        if let host = route.match.host, host.hasPrefix("*.") { details.append("host wildcard") }
         let suffix = details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"
         return "route \(route.name): \(match.joined(separator: " ")) -> \(target)\(suffix)"
+    }
+
+    /// The request-phase order (SPEC §10) for routes with edge policies: `ip → cors → auth(jwt main) → rate_limits`.
+    public static func policyOrder(for route: RouteSettings) -> String? {
+        guard route.ip != nil || route.cors != nil || route.auth != nil else { return nil }
+        var steps: [String] = []
+        if route.ip != nil { steps.append("ip") }
+        if route.cors != nil { steps.append("cors") }
+        if let auth = route.auth {
+            let optional = auth.optional ? " optional" : ""
+            switch auth.provider {
+            case .jwt(let name): steps.append("auth(jwt \(name)\(optional))")
+            case .forward(let name): steps.append("auth(forward \(name)\(optional))")
+            }
+        }
+        if route.session != .off { steps.append("session") }
+        if !route.rateLimits.isEmpty { steps.append("rate_limits") }
+        return steps.joined(separator: " → ")
     }
 
     private static func plural(_ count: Int, _ noun: String) -> String {

@@ -3,12 +3,42 @@
 struct SemanticValidator {
     let diagnostics: Diagnostics
 
-    func validate(upstreams: [UpstreamDraft], routes: [RouteDraft], sessions: SessionSettings?) {
+    func validate(upstreams: [UpstreamDraft], routes: [RouteDraft], sessions: SessionSettings?, auth: AuthSettings = AuthSettings()) {
+        checkUnique(auth.jwt.map { ($0.name, $0.location ?? SourceLocation(file: "config", line: 1, column: 1)) }, kind: "auth.jwt")
+        checkUnique(auth.forward.map { ($0.name, $0.location ?? SourceLocation(file: "config", line: 1, column: 1)) }, kind: "auth.forward")
+        for draft in routes { checkEdge(draft, auth: auth) }
         checkUnique(upstreams.map { ($0.settings.name, $0.nameLocation) }, kind: "upstream")
         checkUnique(routes.map { ($0.settings.name, $0.nameLocation) }, kind: "route")
         let upstreamNames = upstreams.map(\.settings.name)
         for draft in routes {
             check(draft, upstreamNames: upstreamNames, sessions: sessions)
+        }
+    }
+
+    /// `auth: { jwt: NAME }` names a declared provider; `jwt:CLAIM` rate-limit keys need a JWT route.
+    private func checkEdge(_ draft: RouteDraft, auth: AuthSettings) {
+        let route = draft.settings
+        if let routeAuth = route.auth {
+            let location = draft.authLocation ?? route.location ?? draft.nameLocation
+            switch routeAuth.provider {
+            case .jwt(let name) where auth.jwtProvider(named: name) == nil:
+                let names = auth.jwt.map(\.name)
+                diagnostics.report(
+                    "route '\(route.name)': unknown JWT provider '\(name)'"
+                        + (names.isEmpty ? " (declare it under auth.jwt)" : Suggestion.hint(for: name, in: names)), at: location)
+            case .forward(let name) where auth.forwardProvider(named: name) == nil:
+                let names = auth.forward.map(\.name)
+                diagnostics.report(
+                    "route '\(route.name)': unknown forward-auth service '\(name)'"
+                        + (names.isEmpty ? " (declare it under auth.forward)" : Suggestion.hint(for: name, in: names)), at: location)
+            default: break
+            }
+        }
+        let isJWT = if case .jwt = route.auth?.provider { true } else { false }
+        if !isJWT {
+            for location in draft.jwtKeyLocations {
+                diagnostics.report("route '\(route.name)': rate limit key 'jwt:CLAIM' needs 'auth: { jwt: NAME }' on the route", at: location)
+            }
         }
     }
 
@@ -75,7 +105,8 @@ struct SemanticValidator {
                 diagnostics.report(
                     "rate limit key 'session_user' needs the route's 'session' to be optional, required or issue", at: location)
             }
-            if let location = draft.userPatternLocation, route.pubsub != nil {
+            let jwtUser = if case .jwt = route.auth?.provider { true } else { false }
+            if let location = draft.userPatternLocation, route.pubsub != nil, !jwtUser {
                 diagnostics.report(
                     "route '\(route.name)': channel patterns with {user} need 'session' optional, required or issue", at: location)
             }

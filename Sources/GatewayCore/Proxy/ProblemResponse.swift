@@ -9,6 +9,20 @@ public struct ProblemResponse: Sendable {
     public var headers: [(String, String)]
     /// Close the client connection after answering (unread body, broken framing, timeouts).
     public var closeConnection: Bool
+    /// A body other than the problem document: a forward-auth refusal relayed as it came, or nothing at all
+    /// (a CORS preflight's 204). `detail` still goes to the access log.
+    public var customBody: CustomBody? = nil
+
+    public struct CustomBody: Sendable {
+        /// nil = no `Content-Type` field.
+        public var contentType: String?
+        public var bytes: [UInt8]
+
+        public init(contentType: String?, bytes: [UInt8]) {
+            self.contentType = contentType
+            self.bytes = bytes
+        }
+    }
 
     public init(
         _ status: HTTPResponseStatus,
@@ -31,10 +45,18 @@ public struct ProblemResponse: Sendable {
 
     /// Head and body ready to write through an HTTP pipeline.
     public func render(requestID: String, allocator: ByteBufferAllocator) -> (HTTPResponseHead, ByteBuffer) {
-        let body = allocator.buffer(string: self.body(requestID: requestID))
         var fields = HTTPHeaders()
-        fields.add(name: "Content-Type", value: "application/problem+json")
-        fields.add(name: "Content-Length", value: String(body.readableBytes))
+        let body: ByteBuffer
+        if let customBody {
+            body = allocator.buffer(bytes: customBody.bytes)
+            if let type = customBody.contentType { fields.add(name: "Content-Type", value: type) }
+            // RFC 9110 §8.6: no Content-Length on 1xx/204.
+            if status != .noContent { fields.add(name: "Content-Length", value: String(body.readableBytes)) }
+        } else {
+            body = allocator.buffer(string: self.body(requestID: requestID))
+            fields.add(name: "Content-Type", value: "application/problem+json")
+            fields.add(name: "Content-Length", value: String(body.readableBytes))
+        }
         fields.add(name: "X-Request-Id", value: requestID)
         for (name, value) in headers { fields.add(name: name, value: value) }
         if closeConnection { fields.add(name: "Connection", value: "close") }

@@ -292,6 +292,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         var policyRequest = PolicyRequest(route: route, head: head, clientIP: clientIP, requestID: requestID)
         policyRequest.clientCertSubject = security?.clientSubject
+        policyRequest.scheme = security == nil ? "http" : "https"
         guard services.policies.needsRequestPhase(route) else {
             proceed(exchange, route: route)
             return
@@ -423,6 +424,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             scheme: security == nil ? "http" : "https")
         headers.remove(name: "expect")
         if let subject = security?.clientSubject { headers.replaceOrAdd(name: "X-Client-Cert-Subject", value: subject) }
+        for name in exchange.policy.upstreamRemovals { headers.remove(name: name) }
         for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
         if !exchange.isWebSocketUpgrade || !route.settings.websocket {
             // Keep framing explicit: a body goes chunked unless the client gave a length.

@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayEdge
 import NIOCore
 import NIOHTTP1
 
@@ -10,6 +11,8 @@ struct PolicyRequest {
     let requestID: String
     /// The verified mTLS client subject, for the `client_cert` rate-limit key.
     var clientCertSubject: String? = nil
+    /// `http` or `https`, for the forward-auth request's `X-Forwarded-Proto`.
+    var scheme: String = "http"
 }
 
 /// The outcome of the request-filter phase (sessions, rate limits).
@@ -28,6 +31,11 @@ struct PolicyContext {
     /// The session the request arrived with, if any (its id, for rotation or clearing).
     var sessionID: String? = nil
     var sessionUser: String? = nil
+    /// Client header names dropped from the upstream request before `upstreamHeaders` are added (header rules,
+    /// `claims_to_headers` and forward-auth `copy_headers`, which a client must not be able to forge).
+    var upstreamRemovals: [String] = []
+    /// The verified JWT's claims (for `jwt:CLAIM` rate-limit keys).
+    var jwtClaims: JWTClaims? = nil
 }
 
 /// The outcome of the response-filter phase for the upstream's response head.

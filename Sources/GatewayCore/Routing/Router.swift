@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayEdge
 import GatewayPolicies
 
 /// The routing table compiled from the configuration: answers "which route serves this request".
@@ -17,8 +18,8 @@ public struct Router: Sendable {
     /// Routes ordered by precedence: exact paths first, then prefixes longest first, file order within a rank.
     private let ordered: [CompiledRoute]
 
-    public init(routes: [RouteSettings]) {
-        let compiled = routes.enumerated().map { CompiledRoute(settings: $0.element, order: $0.offset) }
+    public init(routes: [RouteSettings], auth: AuthSettings = AuthSettings()) {
+        let compiled = routes.enumerated().map { CompiledRoute(settings: $0.element, order: $0.offset, auth: auth) }
         self.ordered = compiled.sorted { lhs, rhs in
             if lhs.rank != rhs.rank { return lhs.rank > rhs.rank }
             return lhs.order < rhs.order
@@ -33,6 +34,8 @@ public struct Router: Sendable {
         var pathMatched = false
         for route in ordered where route.matchesPath(path) && route.matchesHost(host) {
             if route.matchesMethod(method) { return .matched(route) }
+            // A CORS preflight is answered by the route's `cors` policy whatever its `methods` (SPEC §10).
+            if method == "OPTIONS", route.edge.cors != nil { return .matched(route) }
             pathMatched = true
             allowed.append(contentsOf: route.methods ?? [])
         }
@@ -47,8 +50,10 @@ public final class CompiledRoute: Sendable {
     public let order: Int
     let exactPath: String?
     let prefix: String?
-    let host: String?
+    let host: HostPattern?
     let methods: [String]?
+    /// The route's edge policies (ip, CORS, auth, header rules) resolved against `auth:`.
+    let edge: RouteEdge
     let metrics: RouteMetrics
     /// The `RateLimit-Policy` field value; empty when the route has no limits.
     let rateLimitPolicy: String
@@ -61,12 +66,13 @@ public final class CompiledRoute: Sendable {
 
     public var name: String { settings.name }
 
-    init(settings: RouteSettings, order: Int) {
+    init(settings: RouteSettings, order: Int, auth: AuthSettings = AuthSettings()) {
         self.settings = settings
         self.order = order
         self.exactPath = settings.match.path
         self.prefix = settings.match.pathPrefix
-        self.host = settings.match.host?.lowercased()
+        self.host = settings.match.host.map { HostPattern($0.lowercased()) }
+        self.edge = RouteEdge(route: settings, auth: auth)
         self.methods = settings.match.methods?.map { $0.uppercased() }
         self.metrics = RouteMetrics(route: settings.name)
         self.rateLimitPolicy = RateLimitHeaders.policyField(settings.rateLimits)
@@ -80,7 +86,7 @@ public final class CompiledRoute: Sendable {
 
     func matchesHost(_ requestHost: String?) -> Bool {
         guard let host else { return true }
-        return requestHost == host
+        return host.matches(requestHost)
     }
 
     func matchesMethod(_ method: String) -> Bool {

@@ -15,7 +15,7 @@ public final class GatewaySnapshot: Sendable {
 
     public init(configuration: GatewayConfiguration, version: Int) {
         self.configuration = configuration
-        self.router = Router(routes: configuration.routes)
+        self.router = Router(routes: configuration.routes, auth: configuration.auth)
         self.version = version
         self.headerRules = HeaderNameRules(underscoresAllowed: configuration.server.underscoresInHeaders)
         self.pathNormalizer = PathNormalizer(mergeSlashes: configuration.server.mergeSlashes)

@@ -6,14 +6,17 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The request and response phases backed by shared state (SPEC §3 rate limits, §4 sessions):
-/// request: session lookup → rate limits (which may key on the session user);
-/// response: session issue / clear from the upstream's `X-Gateway-Session` header.
+/// The request and response phases backed by shared state (SPEC §3 rate limits, §4 sessions, §10 edge):
+/// request: IP rules → CORS preflight → auth (``EdgePolicies``) → session lookup → rate limits (which may key on
+/// the session user or a JWT claim);
+/// response: session issue / clear from the upstream's `X-Gateway-Session` header, response header rules, CORS `Vary`.
 struct GatewayPolicyPipeline: RequestPolicies {
     let keyPrefix: String
     let limiter: any RateLimiter
     let sessions: SessionComponents?
     let logger: Logger
+    /// `nil` only in tests that build a pipeline without edge policies.
+    var edge: EdgePolicies? = nil
 
     struct SessionComponents: Sendable {
         let store: any SessionStore
@@ -21,20 +24,50 @@ struct GatewayPolicyPipeline: RequestPolicies {
     }
 
     func needsRequestPhase(_ route: CompiledRoute) -> Bool {
-        route.settings.session != .off || !route.settings.rateLimits.isEmpty
+        route.settings.session != .off || !route.settings.rateLimits.isEmpty || route.edge.hasRequestWork
     }
 
     func needsResponsePhase(_ route: CompiledRoute) -> Bool {
-        route.settings.session != .off && sessions != nil
+        (route.settings.session != .off && sessions != nil) || route.edge.hasResponseWork
     }
 
     // MARK: Request phase
 
     func requestPhase(_ request: PolicyRequest, on eventLoop: any EventLoop) -> EventLoopFuture<RequestPhaseResult> {
-        if request.route.settings.session == .off || sessions == nil {
-            return applyRateLimits(request, context: PolicyContext(), on: eventLoop)  // no session step to wait for
+        guard let edge, edge.needsRequestPhase(request.route) else {
+            return sharedStatePhase(request, context: PolicyContext(), on: eventLoop)
         }
-        return lookupSession(request, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
+        return edge.requestPhase(request, on: eventLoop).flatMap { outcome -> EventLoopFuture<RequestPhaseResult> in
+            switch outcome {
+            case .respond(let problem):
+                return eventLoop.makeSucceededFuture(.respond(Self.withCORS(problem, request: request, edge: edge)))
+            case .proceed(let context):
+                return self.sharedStatePhase(request, context: context, on: eventLoop).map { result in
+                    guard case .respond(let problem) = result else { return result }
+                    return .respond(Self.withCORS(problem, request: request, edge: edge))
+                }
+            }
+        }
+    }
+
+    /// A refusal after the preflight step still carries the CORS fields (a browser shows the page the 401/429).
+    private static func withCORS(_ problem: ProblemResponse, request: PolicyRequest, edge: EdgePolicies) -> ProblemResponse {
+        guard problem.status != .noContent || problem.customBody == nil else { return problem }  // a preflight answer
+        var problem = problem
+        for field in edge.corsHeaders(for: request) where !problem.headers.contains(where: { $0.0 == field.0 }) {
+            problem.headers.append(field)
+        }
+        return problem
+    }
+
+    /// Sessions then rate limits, starting from what the edge steps decided.
+    private func sharedStatePhase(_ request: PolicyRequest, context: PolicyContext, on eventLoop: any EventLoop)
+        -> EventLoopFuture<RequestPhaseResult>
+    {
+        if request.route.settings.session == .off || sessions == nil {
+            return applyRateLimits(request, context: context, on: eventLoop)  // no session step to wait for
+        }
+        return lookupSession(request, base: context, on: eventLoop).flatMap { lookup -> EventLoopFuture<RequestPhaseResult> in
             switch lookup {
             case .respond(let problem):
                 return eventLoop.makeSucceededFuture(.respond(problem))
@@ -44,28 +77,28 @@ struct GatewayPolicyPipeline: RequestPolicies {
         }
     }
 
-    private func lookupSession(_ request: PolicyRequest, on eventLoop: any EventLoop)
+    private func lookupSession(_ request: PolicyRequest, base: PolicyContext, on eventLoop: any EventLoop)
         -> EventLoopFuture<RequestPhaseResult>
     {
         let mode = request.route.settings.session
         guard mode != .off, let sessions else {
-            return eventLoop.makeSucceededFuture(.proceed(context: PolicyContext()))
+            return eventLoop.makeSucceededFuture(.proceed(context: base))
         }
         let cookieLines = request.head.headers[canonicalForm: "cookie"].map(String.init)
         guard let id = sessions.codec.sessionID(fromCookieHeaders: cookieLines) else {
             if mode == .required {
                 return eventLoop.makeSucceededFuture(.respond(Self.unauthorized(hadCookie: sessions.codec.hasCookie(inCookieHeaders: cookieLines))))
             }
-            return eventLoop.makeSucceededFuture(.proceed(context: PolicyContext()))
+            return eventLoop.makeSucceededFuture(.proceed(context: base))
         }
         return sessions.store.lookup(id: id, on: eventLoop).map { session -> RequestPhaseResult in
             guard let session else {
                 if mode == .required { return .respond(Self.unauthorized(hadCookie: true)) }
-                return .proceed(context: PolicyContext())
+                return .proceed(context: base)
             }
-            var context = PolicyContext()
+            var context = base
             context.sessionID = session.id
-            context.sessionUser = session.user
+            context.sessionUser = session.user ?? base.sessionUser
             if let user = session.user { context.upstreamHeaders.append(("X-Gateway-User", user)) }
             context.upstreamHeaders.append(("X-Gateway-Session", session.data))
             return .proceed(context: context)
@@ -85,9 +118,11 @@ struct GatewayPolicyPipeline: RequestPolicies {
         let compiled = request.route
         let route = compiled.settings
         guard !route.rateLimits.isEmpty else { return eventLoop.makeSucceededFuture(.proceed(context: context)) }
+        let claims = context.jwtClaims
         let requests = RateLimitKeys.requests(
             prefix: keyPrefix, route: route, clientIP: request.clientIP, headers: request.head.headers,
-            sessionUser: context.sessionUser, clientCertSubject: request.clientCertSubject)
+            sessionUser: context.sessionUser, clientCertSubject: request.clientCertSubject,
+            jwtClaim: { name in claims?[name]?.text })
         return limiter.check(requests, on: eventLoop).map { decision -> RequestPhaseResult in
             var context = context
             context.responseHeaders.append(contentsOf: RateLimitHeaders.fields(policy: compiled.rateLimitPolicy, decision: decision))
@@ -139,16 +174,24 @@ struct GatewayPolicyPipeline: RequestPolicies {
         responseHead: HTTPResponseHead,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<ResponsePhaseResult> {
-        guard let sessions, let value = responseHead.headers.first(name: "x-gateway-session") else {
-            return eventLoop.makeSucceededFuture(ResponsePhaseResult())
-        }
         var result = ResponsePhaseResult()
-        result.removeHeaders = ["x-gateway-session"]
+        // Response header rules and CORS' `Vary: Origin` (added, so the upstream's own `Vary` stays).
+        let edge = request.route.edge
+        result.removeHeaders = edge.responseRemovals
+        result.addHeaders = edge.responseAdditions
+        if edge.cors != nil { result.addHeaders.append(("Vary", "Origin")) }
+        guard let sessions, request.route.settings.session != .off,
+            let value = responseHead.headers.first(name: "x-gateway-session")
+        else {
+            return eventLoop.makeSucceededFuture(result)
+        }
+        result.removeHeaders.append("x-gateway-session")
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         if trimmed.lowercased() == "clear" {
             result.addHeaders.append(("Set-Cookie", sessions.codec.expireCookieHeader()))
             guard let id = context.sessionID else { return eventLoop.makeSucceededFuture(result) }
-            return sessions.store.delete(id: id, on: eventLoop).map { _ in result }
+            let cleared = result
+            return sessions.store.delete(id: id, on: eventLoop).map { _ in cleared }
         }
         guard request.route.settings.session == .issue else {
             logger.warning("upstream tried to issue a session on a route without `session: issue`",
@@ -159,7 +202,9 @@ struct GatewayPolicyPipeline: RequestPolicies {
             logger.warning("upstream sent an X-Gateway-Session that is not a JSON object", metadata: ["route": "\(request.route.name)"])
             return eventLoop.makeSucceededFuture(result)
         }
+        let issued = result
         return sessions.store.rotate(oldID: context.sessionID, data: compact, user: user, on: eventLoop).map { id in
+            var result = issued
             result.addHeaders.append(("Set-Cookie", sessions.codec.setCookieHeader(sessions.codec.encode(id: id))))
             return result
         }

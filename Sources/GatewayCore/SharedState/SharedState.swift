@@ -85,8 +85,10 @@ struct SharedState: Sendable {
         }
 
         let redisClient = redis
-        let pipeline = GatewayPolicyPipeline(
+        var pipeline = GatewayPolicyPipeline(
             keyPrefix: store.keyPrefix, limiter: limiter, sessions: sessions, logger: logger)
+        pipeline.edge = EdgePolicies(
+            environment: environment, group: group, redis: redis, keyPrefix: store.keyPrefix, logger: logger)
         var adminParts: [any AdminExtensions] = []
         if let sessions { adminParts.append(SessionAdmin(store: sessions.store)) }
         // One pub/sub hub per process: Redis fan-out across instances, or in-memory for a single instance.

@@ -15,7 +15,7 @@ public enum RateLimitKeys {
     /// header value can never collide with an IP's budget.
     public static func value(
         for key: RateLimitKey, clientIP: String, headers: HTTPHeaders, sessionUser: String?,
-        clientCertSubject: String? = nil
+        clientCertSubject: String? = nil, jwtClaim: ((String) -> String?)? = nil
     ) -> String {
         switch key {
         case .clientIP:
@@ -33,6 +33,9 @@ public enum RateLimitKeys {
         case .clientCert:
             if let subject = clientCertSubject, !subject.isEmpty { return "cert=" + bounded(subject) }
             return "ip=" + clientIP
+        case .jwtClaim(let claim):
+            if let value = jwtClaim?(claim), !value.isEmpty { return "jwt=" + bounded(value) }
+            return "ip=" + clientIP
         }
     }
 
@@ -44,12 +47,12 @@ public enum RateLimitKeys {
     /// The requests for all limits of a route, in config order.
     public static func requests(
         prefix: String, route: RouteSettings, clientIP: String, headers: HTTPHeaders, sessionUser: String?,
-        clientCertSubject: String? = nil
+        clientCertSubject: String? = nil, jwtClaim: ((String) -> String?)? = nil
     ) -> [RateLimitRequest] {
         route.rateLimits.map { limit in
             let value = value(
                 for: limit.key, clientIP: clientIP, headers: headers, sessionUser: sessionUser,
-                clientCertSubject: clientCertSubject)
+                clientCertSubject: clientCertSubject, jwtClaim: jwtClaim)
             return RateLimitRequest(
                 limit: limit, key: storeKey(prefix: prefix, route: route.name, limit: limit.name, value: value))
         }
