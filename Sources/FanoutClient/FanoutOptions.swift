@@ -5,6 +5,7 @@ import ArgumentParser
 /// ```
 /// fanout-client --ports 8080,8081 --subscribers 200 --rate 500 --duration 10
 /// fanout-client --ports 8080 --idle 10000 --hold      # idle connections only, held until killed
+/// fanout-client --ports 8080,8081 --subscribers 10000 --rooms 100 --rate 1000   # 100 rooms of 100
 /// ```
 struct FanoutOptions: Sendable, Equatable {
     var host = "127.0.0.1"
@@ -13,6 +14,9 @@ struct FanoutOptions: Sendable, Equatable {
     var ports: [Int] = []
     var channel = "bench:fan"
     var subscribers = 0
+    /// Rooms (channels) the subscribers are spread over: 1 = everyone on `channel`; R > 1 = subscriber i on
+    /// `channel:(i mod R)`, and message k is published to `channel:(k mod R)` (presence with many clients: SPEC §9).
+    var rooms = 1
     /// Messages per second published (0 = no publisher).
     var rate = 0.0
     /// Seconds of publishing.
@@ -56,6 +60,8 @@ struct FanoutCommand: ParsableCommand {
     var ports: [Int]
     @Option(help: "The channel to subscribe and publish.") var channel = "bench:fan"
     @Option(help: "Subscriber connections.") var subscribers = 0
+    @Option(help: "Rooms: subscriber i joins CHANNEL:(i mod R), message k goes to CHANNEL:(k mod R) (1 = CHANNEL only).")
+    var rooms = 1
     @Option(help: "Messages per second published (0 = no publisher).") var rate = 0.0
     @Option(help: "Seconds of publishing.") var duration = 10.0
     @Option(name: .customLong("tick-ms"), help: "Publisher timer period (ms); each tick sends what has become due.")
@@ -87,6 +93,7 @@ struct FanoutCommand: ParsableCommand {
         guard rate >= 0, rate.isFinite, duration >= 0, duration.isFinite, drainSeconds >= 0, drainSeconds.isFinite else {
             throw ValidationError("--rate, --duration and --drain must be finite and ≥ 0")
         }
+        guard (1...100_000).contains(rooms) else { throw ValidationError("--rooms must be within 1…100000") }
         guard (1...1_000_000).contains(sampleEvery), (1...64).contains(threads),
             (1...10_000).contains(connectConcurrency)
         else {
@@ -101,6 +108,7 @@ struct FanoutCommand: ParsableCommand {
         options.ports = ports
         options.channel = channel
         options.subscribers = subscribers
+        options.rooms = rooms
         options.rate = rate
         options.duration = duration
         options.tickMilliseconds = max(0.1, tickMilliseconds)
@@ -113,5 +121,24 @@ struct FanoutCommand: ParsableCommand {
         options.connectConcurrency = connectConcurrency
         options.hold = hold
         return options
+    }
+}
+
+extension FanoutOptions {
+    /// The channel of subscriber (or message) `index`.
+    func room(_ index: Int) -> String { rooms == 1 ? channel : channel + ":" + String(index % rooms) }
+
+    /// Subscribers in room `room` (subscriber i is in room i mod `rooms`).
+    func subscribers(inRoom room: Int) -> Int { subscribers / rooms + (room < subscribers % rooms ? 1 : 0) }
+
+    /// Deliveries `sent` messages make (message k reaches the subscribers of room k mod `rooms`).
+    func expectedDeliveries(sent: Int) -> Int {
+        guard rooms > 1 else { return sent * subscribers }
+        var total = 0
+        for room in 0..<min(rooms, sent) {
+            let messages = sent / rooms + (room < sent % rooms ? 1 : 0)
+            total += messages * subscribers(inRoom: room)
+        }
+        return total
     }
 }

@@ -20,7 +20,7 @@ struct FanoutReport {
 
     /// One JSON object (hand-written: every value is a number).
     var jsonLine: String {
-        let expected = sent * options.subscribers
+        let expected = options.expectedDeliveries(sent: sent)
         let samples = snapshot.latencySamples.sorted()
         func number(_ value: Double, _ digits: Int = 3) -> String {
             guard value.isFinite else { return "null" }
@@ -32,6 +32,7 @@ struct FanoutReport {
         let fields: [(String, String)] = [
             ("subscribers", "\(options.subscribers)"),
             ("ports", "\(options.ports.count)"),
+            ("rooms", "\(options.rooms)"),
             ("idle", "\(options.idle)"),
             ("rate", number(options.rate)),
             ("duration_s", number(publishSeconds)),
@@ -39,7 +40,7 @@ struct FanoutReport {
             ("expected", "\(expected)"),
             ("delivered", "\(snapshot.delivered)"),
             ("delivered_pct", number(expected > 0 ? 100 * Double(snapshot.delivered) / Double(expected) : .nan, 2)),
-            ("offered_per_s", number(options.rate * Double(options.subscribers), 0)),
+            ("offered_per_s", number(options.rate * Double(options.subscribers) / Double(options.rooms), 0)),
             ("deliveries_per_s", number(windowSeconds > 0 ? Double(snapshot.delivered) / windowSeconds : .nan, 0)),
             ("window_s", number(windowSeconds)),
             ("p50_ms", number(Self.percentile(samples, 0.50))),

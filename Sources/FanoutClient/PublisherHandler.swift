@@ -22,7 +22,9 @@ final class PublisherHandler: ChannelInboundHandler {
 
     /// The state of a `run(…)` in progress.
     private struct Run {
+        /// `"channel"` (one room) or `"channel:` (rooms: the room number and closing quote are appended).
         let channelJSON: String
+        let rooms: Int
         let rate: Double
         let total: Int
         let tick: TimeAmount
@@ -49,7 +51,8 @@ final class PublisherHandler: ChannelInboundHandler {
     }
 
     /// Publishes `rate × duration` messages to `channel`; completes when the last one has been written.
-    func run(channel: String, rate: Double, duration: Double, tick: TimeAmount) -> EventLoopFuture<Result> {
+    /// With `rooms` > 1, message k goes to `channel:(k mod rooms)`.
+    func run(channel: String, rooms: Int = 1, rate: Double, duration: Double, tick: TimeAmount) -> EventLoopFuture<Result> {
         guard let context else { preconditionFailure("publisher not in a pipeline") }
         let done = context.eventLoop.makePromise(of: Result.self)
         let total = Int((rate * duration).rounded())
@@ -58,8 +61,8 @@ final class PublisherHandler: ChannelInboundHandler {
             return done.futureResult
         }
         current = Run(
-            channelJSON: "\"" + channel + "\"",  // bench channel names need no escaping
-            rate: rate, total: total, tick: tick, startNanoseconds: NIODeadline.now().uptimeNanoseconds, done: done)
+            channelJSON: rooms > 1 ? "\"" + channel + ":" : "\"" + channel + "\"",  // bench names need no escaping
+            rooms: rooms, rate: rate, total: total, tick: tick, startNanoseconds: NIODeadline.now().uptimeNanoseconds, done: done)
         publishDue(deadline: .now())
         return done.futureResult
     }
@@ -74,6 +77,10 @@ final class PublisherHandler: ChannelInboundHandler {
             var payload = context.channel.allocator.buffer(capacity: 96)
             payload.writeStaticString(#"{"type":"publish","channel":"#)
             payload.writeString(run.channelJSON)
+            if run.rooms > 1 {
+                payload.writeString(String(run.sent % run.rooms))
+                payload.writeStaticString("\"")
+            }
             payload.writeStaticString(#","data":{"t":"#)
             payload.writeString(String(now))
             payload.writeStaticString(#","n":"#)

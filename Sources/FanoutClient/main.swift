@@ -68,11 +68,10 @@ do {
     if options.idle > 0 { log("\(idle.count) idle connections open in \(seconds(since: started)) s") }
 
     started = NIODeadline.now().uptimeNanoseconds
-    let subscribePath = "/ws?subscribe=" + options.channel
     let subscribers = try await WebSocketDialer.openAll(
         count: options.subscribers, concurrency: options.connectConcurrency
     ) { index in
-        dial(index, ports: options.ports, path: subscribePath) { channel, ready in
+        dial(index, ports: options.ports, path: "/ws?subscribe=" + options.room(index)) { channel, ready in
             SubscriberHandler(role: .subscriber, stats: stats.local(channel.eventLoop), ready: ready, sampleEvery: sampleEvery)
         }
     }
@@ -92,14 +91,15 @@ do {
         let result = try await publisher.eventLoop.flatSubmit {
             do {
                 return try publisher.pipeline.syncOperations.handler(type: PublisherHandler.self)
-                    .run(channel: options.channel, rate: options.rate, duration: options.duration, tick: tick)
+                    .run(channel: options.channel, rooms: options.rooms, rate: options.rate, duration: options.duration,
+                         tick: tick)
             } catch {
                 return publisher.eventLoop.makeFailedFuture(error)
             }
         }.get()
 
         // Wait for the last deliveries (or give up after the drain time: slow subscribers were closed).
-        let expected = result.sent * options.subscribers
+        let expected = options.expectedDeliveries(sent: result.sent)
         let drainEnd = NIODeadline.now() + .nanoseconds(Int64(options.drainSeconds * 1e9))
         var snapshot = try await stats.snapshot()
         while snapshot.delivered < expected, NIODeadline.now() < drainEnd {

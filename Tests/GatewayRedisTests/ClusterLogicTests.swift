@@ -55,6 +55,14 @@ import Testing
         moved.move(slot: 42, to: "127.0.0.1:7001")
         #expect(moved.primary(for: 42) == "127.0.0.1:7001")
         #expect(moved.primary(for: 43) == "127.0.0.1:7000")
+
+        // Replica reads: the replicas of the slot's primary; none for an unreplicated, moved or unknown slot.
+        #expect(map.replicas(for: 0) == ["127.0.0.1:7003"])
+        #expect(map.replicas(for: 5461) == ["127.0.0.1:7004"])
+        #expect(map.replicas(for: 16383) == [])
+        #expect(map.replicas(for: -1) == [] && map.replicas(for: 16384) == [])
+        #expect(moved.replicas(for: 42) == [])
+        #expect(moved.replicas(for: 43) == ["127.0.0.1:7003"])
     }
 
     @Test func partialMapsAreNotComplete() throws {

@@ -11,6 +11,9 @@
 #        message carries offset/epoch (history mode). PRESENCE=1: subscribers also join presence (SPEC §9).
 #        GATEWAY_BIN=path skips the gateway's release build (e.g. a debug binary for a smoke run);
 #        FANOUT_BIN=path skips the client's. STORE=cluster runs it on a local 3+3 Redis Cluster (sharded pub/sub).
+#        ROOMS=R spreads the subscribers over R channels bench:fan:0…R-1 and publishes round-robin over them (offered
+#        deliveries/s = RATE × SUBSCRIBERS / R); with PRESENCE=1 that is the presence-cost setup (SPEC §9: 10 000
+#        clients, e.g. `ROOMS=100 PRESENCE=1 fanout.sh 10000 1000 10 0` vs the same with PRESENCE=0).
 source "$(dirname "$0")/lib.sh"
 SUBS=${1:-200}
 RATE=${2:-1000}
@@ -82,7 +85,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in cl
 redis_ticks() { local t=0 pid; for pid in $REDIS_PIDS; do t=$((t + $(cpu_ticks "$pid"))); done; echo "$t"; }
 CPU_BEFORE="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(redis_ticks)"
 "$FANOUT_BIN" --ports "$PORT_A,$PORT_B" --publish-port "$PORT_A" --subscribers "$SUBS" --rate "$RATE" \
-  --duration "$DURATION" --threads "$CLIENT_THREADS" --tick-ms "$TICK_MS" --sample-every "$SAMPLE_EVERY" \
+  --duration "$DURATION" --threads "$CLIENT_THREADS" --rooms "${ROOMS:-1}" --tick-ms "$TICK_MS" --sample-every "$SAMPLE_EVERY" \
   > "$BENCH_TMP/fanout.json"
 CPU_AFTER="$(cpu_ticks "$PID_A") $(cpu_ticks "$PID_B") $(redis_ticks)"
 
@@ -124,15 +127,17 @@ g = lambda key, default=float("nan"): run.get(key, default) if run.get(key) is n
 window = g("window_s", 0) or float(duration)
 cpu = [(int(b) - int(a)) / int(hz) / window * 100 for a, b in zip(cpu0.split(), cpu1.split())]
 cpu_client = g("cpu_s", float("nan")) / window * 100
+delivered = g("delivered", 0) or 0
+gateway_us = sum((int(b) - int(a)) for a, b in list(zip(cpu0.split(), cpu1.split()))[:2]) / int(hz) / delivered * 1e6 if delivered else float("nan")
 per_conn = (after - before) * 1024 / idle_open if idle_open else float("nan")
 lines = [
-    f"## Pub/sub fan-out{' (history mode)' if os.environ.get('HISTORY') == '1' else ''}{' (presence on)' if os.environ.get('PRESENCE') == '1' else ''} ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
+    f"## Pub/sub fan-out{' on a Cluster' if os.environ.get('STORE') == 'cluster' else ''}{' (history mode)' if os.environ.get('HISTORY') == '1' else ''}{' (presence on)' if os.environ.get('PRESENCE') == '1' else ''} ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `scripts/bench/fanout.sh {subs} {int(rate)} {int(duration)} {idle}`)",
     "",
-    f"binary: `{binary}`; 2 gateway instances + Redis + fanout-client ({threads} event loop), all on one {os.cpu_count()}-core machine",
+    f"binary: `{binary}`; 2 gateway instances + {'a 3+3 Redis Cluster' if os.environ.get('STORE') == 'cluster' else 'Redis'} + fanout-client ({threads} event loop), all on one {os.cpu_count()}-core machine",
     "",
     "| metric | value | target |",
     "|---|---|---|",
-    f"| subscribers (split over 2 instances) | {subs} | |",
+    f"| subscribers (split over 2 instances) | {subs} in {os.environ.get('ROOMS', '1')} room(s) | |",
     f"| published | {g('sent', 0)} msgs at {int(rate)}/s for {g('duration_s', 0):.1f} s | |",
     f"| offered deliveries/s | {g('offered_per_s', 0):,.0f} | |",
     f"| delivered | {g('delivered', 0)} of {g('expected', 0)} ({g('delivered_pct'):.2f} %), per subscriber {g('min_per_subscriber', 0)}–{g('max_per_subscriber', 0)} | 100 % |",
@@ -140,6 +145,7 @@ lines = [
     f"| publish→receive latency p50 / p99 / max | {g('p50_ms'):.2f} ms / {g('p99_ms'):.2f} ms / {g('max_ms'):.2f} ms ({g('latency_samples', 0)} samples) | |",
     f"| subscribers closed early (1013 slow consumer) | {g('closed_early', 0)} ({g('closed_1013', 0)}) | 0 |",
     f"| CPU during the run: gateway A / B / Redis / client | {cpu[0]:.0f} % / {cpu[1]:.0f} % / {cpu[2]:.0f} % / {cpu_client:.0f} % of a core | |",
+    f"| gateway CPU (A + B) per delivery | {gateway_us:.2f} µs | |",
     f"| RSS of instance A before / after {idle_open} idle connections | {before} KiB / {after} KiB | |",
     f"| RSS per idle connection | {per_conn / 1024:.1f} KiB | ≤ 16 KiB |",
     "",

@@ -16,7 +16,16 @@ import time
 from websockets.asyncio.client import connect
 
 
-def redis_info_commandstats(port: int) -> dict[str, int]:
+def redis_info_commandstats(ports: str) -> dict[str, int]:
+    """Calls per command, summed over the comma-separated Redis ports (a Cluster's nodes)."""
+    total: dict[str, int] = {}
+    for port in ports.split(","):
+        for name, calls in node_commandstats(int(port)).items():
+            total[name] = total.get(name, 0) + calls
+    return total
+
+
+def node_commandstats(port: int) -> dict[str, int]:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(b"*2\r\n$4\r\nINFO\r\n$12\r\ncommandstats\r\n")
         data = b""
@@ -127,8 +136,9 @@ def publisher(args, stop: threading.Event, counts: dict[str, int], lock: threadi
 
 async def main():
     parser = argparse.ArgumentParser()
-    for name in ("port-a", "port-b", "admin-b", "pid-a", "redis", "subscribers", "channels"):
+    for name in ("port-a", "port-b", "admin-b", "pid-a", "subscribers", "channels"):
         parser.add_argument(f"--{name}", type=int, required=True)
+    parser.add_argument("--redis", required=True, help="Redis port, or a Cluster's node ports comma-separated")
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--after", type=float, default=5)

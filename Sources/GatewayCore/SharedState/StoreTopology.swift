@@ -5,7 +5,8 @@ import Logging
 import NIOCore
 
 /// Builds the Redis client for `store.cluster` / `store.sentinel` (SPEC §8), with the topology metrics
-/// `gateway_store_redirects_total{kind="moved|ask"}` and `gateway_store_failovers_total`.
+/// `gateway_store_redirects_total{kind="moved|ask"}`, `gateway_store_failovers_total` and (Cluster)
+/// `gateway_store_replica_reads_total`.
 enum StoreTopology {
     static func makeClient(store: StoreSettings, environment: [String: String], group: any EventLoopGroup,
                            logger: Logger) throws -> RedisClient {
@@ -16,12 +17,15 @@ enum StoreTopology {
         moved.increment(by: 0)
         ask.increment(by: 0)
         failovers.increment(by: 0)
+        let replicaReads = CoreMetrics.Counter(label: "gateway_store_replica_reads_total")
+        if store.cluster != nil { replicaReads.increment(by: 0) }
         let events = RedisTopologyEvents(
             redirect: { kind in (kind == .moved ? moved : ask).increment() },
             failover: {
                 failovers.increment()
                 logger.warning("redis failover: a replica is the primary now")
-            })
+            },
+            replicaRead: { replicaReads.increment() })
         let timeout = store.commandTimeout.timeAmount
 
         if let cluster = store.cluster {
@@ -41,7 +45,8 @@ enum StoreTopology {
                 if template == nil { template = parsed }
             }
             guard let template else { throw SharedState.StartupError(description: "store.cluster.nodes is empty") }
-            return RedisClient(clusterSeeds: seeds, template: template, group: group, logger: logger, events: events)
+            return RedisClient(clusterSeeds: seeds, template: template, group: group, logger: logger, events: events,
+                               readFromReplicas: cluster.readFromReplicas)
         }
 
         guard let sentinel = store.sentinel else {

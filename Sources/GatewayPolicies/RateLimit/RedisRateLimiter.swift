@@ -15,17 +15,19 @@ import NIOCore
 /// - Failures (down, timeout, closed) fail the future with the `RedisError`; wrap in
 ///   ``StoreBackedRateLimiter`` to apply `store.on_error`.
 ///
-/// Redis Cluster: a script may only touch keys of one hash slot, and a route's limits have independent keys
-/// (per IP, per user, …) that must stay shared with every other route decision using them, so they cannot
-/// all be tagged into one slot. The limits of a request are therefore grouped by slot:
-/// - one group (a single limit, or keys that share a slot): exactly as above, one atomic step;
-/// - several groups: each is checked-and-charged atomically in its own slot's batch, all in parallel (no
+/// Redis Cluster: a route's limits have independent keys (per IP, per user, …) that must stay shared with every
+/// other route decision using them, so they cannot all be tagged into one slot. The limits of a request are
+/// therefore grouped by the primary owning their slots (``ClusterNodeRateLimitBatch``: one script call per node
+/// per tick, keys of any slot of that node; a key the node no longer serves sends that request's group through
+/// per-slot batches that follow `MOVED`/`ASK`):
+/// - one group (a single limit, or keys on one node): exactly as above, one atomic step;
+/// - several groups: each is checked-and-charged atomically in its own batch, all in parallel (no
 ///   extra round trip). If every group admitted, the request is admitted. If any group refused (or failed),
 ///   the groups that did charge are refunded (``refundScript``: TAT − T) before the verdict is returned.
 /// Each key's own check is atomic, so **no budget is ever exceeded**: a charge is only made where it fits.
 /// The price is conservative: between a charge and its refund (one round trip) a concurrent request on a
 /// refunded key may be refused although, in the end, the budget had room for it. See docs/architecture.md.
-/// Batching is per (event loop, slot).
+/// Batching is per (event loop, node), and per (event loop, slot) on the fallback path.
 public final class RedisRateLimiter: RateLimiter {
     /// ARGV = `R, n₁, T τ …(n₁ pairs), n₂, T τ …` for R requests with nᵢ limits each (µs); KEYS = every
     /// request's limit keys, in the same order. Returns each key's occupancy before its request
@@ -96,8 +98,15 @@ public final class RedisRateLimiter: RateLimiter {
         var slot: Int
     }
 
+    private struct NodeBatchKey: Hashable {
+        var loop: ObjectIdentifier
+        var node: String
+    }
+
     private let client: RedisClient
     private let maximumBatchSize: Int
+    /// Cluster: one batch per (event loop, primary); each batch is only touched on its loop.
+    private let nodeBatches = NIOLockedValueBox<[NodeBatchKey: ClusterNodeRateLimitBatch]>([:])
     /// One batch per event loop (and per hash slot in a Cluster); each batch is only touched on its loop.
     private let batches = NIOLockedValueBox<[BatchKey: RateLimitBatch]>([:])
 
@@ -118,47 +127,30 @@ public final class RedisRateLimiter: RateLimiter {
                 Self.decision(requests: requests, parameters: parameters, occupancies: $0[...])
             }
         }
-        // Cluster: one group per hash slot, in first-seen order.
-        var grouping: [(slot: Int, indices: [Int])] = []
-        for (index, request) in requests.enumerated() {
-            let slot = client.clusterSlot(forKey: request.key) ?? 0
-            if let g = grouping.firstIndex(where: { $0.slot == slot }) {
-                grouping[g].indices.append(index)
-            } else {
-                grouping.append((slot, [index]))
-            }
-        }
-        let groups = grouping
-        if groups.count == 1 {
-            return batch(for: eventLoop, slot: groups[0].slot).enqueue(requests: requests, parameters: parameters).map {
-                Self.decision(requests: requests, parameters: parameters, occupancies: $0[...])
-            }
-        }
-        let parts = groups.map { group in
-            batch(for: eventLoop, slot: group.slot).enqueue(
-                requests: group.indices.map { requests[$0] }, parameters: group.indices.map { parameters[$0] })
-        }
-        return EventLoopFuture.whenAllComplete(parts, on: eventLoop).flatMap { results in
+        // Cluster: one group per primary (per the slot map), checked in that node's batch; parts a node did
+        // not serve fall back to per-slot groups (see ``ClusterNodeRateLimitBatch``).
+        return chargeByNode(requests, parameters, on: eventLoop).flatMap { groups in
             var occupancies = [Int64](repeating: 0, count: requests.count)
             var charged: [[Int]] = []  // groups the script charged
             var failure: (any Error)? = nil
-            for (group, result) in zip(groups, results) {
+            for (indices, result) in groups {
                 switch result {
                 case .success(let values):
-                    for (index, value) in zip(group.indices, values) { occupancies[index] = value }
-                    if zip(group.indices, values).allSatisfy({ parameters[$0].admits(occupancy: $1) }) {
-                        charged.append(group.indices)
+                    for (index, value) in zip(indices, values) { occupancies[index] = value }
+                    if zip(indices, values).allSatisfy({ parameters[$0].admits(occupancy: $1) }) {
+                        charged.append(indices)
                     }
                 case .failure(let error):
                     failure = failure ?? error
                 }
             }
             let decision = Self.decision(requests: requests, parameters: parameters, occupancies: occupancies[...])
-            guard failure != nil || decision.outcome != .allowed else {
+            guard failure != nil || (decision.outcome != .allowed && groups.count > 1) else {
                 return eventLoop.makeSucceededFuture(decision)
             }
-            // Refused (or partly failed): give back what was charged, then answer.
-            let refunds = charged.map { indices in
+            // Refused by one group (or partly failed): give back what the others charged (one refund per slot:
+            // a node group may span slots), then answer.
+            let refunds = charged.flatMap { self.slotGroups(of: $0, requests) }.map { indices in
                 self.client.evaluate(Self.refundScript, keys: indices.map { requests[$0].key },
                                      arguments: indices.map { String(parameters[$0].emissionInterval) }, on: eventLoop)
             }
@@ -166,6 +158,77 @@ public final class RedisRateLimiter: RateLimiter {
                 if let failure { throw failure }
                 return decision
             }
+        }
+    }
+
+    /// One charge group's outcome: the request indices it covered and their occupancies (or the failure).
+    typealias GroupResult = (indices: [Int], result: Result<[Int64], any Error>)
+
+    /// Cluster: groups `requests` by the primary owning each key, one atomic check-and-charge per group in that
+    /// node's batch, all in parallel. A group the node reports as not served (−1) goes through ``chargeBySlot``.
+    private func chargeByNode(_ requests: [RateLimitRequest], _ parameters: [GCRAParameters],
+                              on eventLoop: any EventLoop) -> EventLoopFuture<[GroupResult]> {
+        var grouping: [(node: String, indices: [Int])] = []
+        for (index, request) in requests.enumerated() {
+            let node = client.clusterNode(forKey: request.key) ?? ""
+            if let g = grouping.firstIndex(where: { $0.node == node }) {
+                grouping[g].indices.append(index)
+            } else {
+                grouping.append((node, [index]))
+            }
+        }
+        let parts = grouping.map { group -> EventLoopFuture<[GroupResult]> in
+            let indices = group.indices
+            return nodeBatch(for: eventLoop, node: group.node)
+                .enqueue(requests: indices.map { requests[$0] }, parameters: indices.map { parameters[$0] })
+                .flatMap { values -> EventLoopFuture<[GroupResult]> in
+                    guard values.contains(where: { $0 < 0 }) else {
+                        return eventLoop.makeSucceededFuture([(indices, .success(values))])
+                    }
+                    self.client.refreshClusterSlots()
+                    return self.chargeBySlot(requests, parameters, indices, on: eventLoop)
+                }
+                .flatMapErrorThrowing { error -> [GroupResult] in [(indices, .failure(error))] }
+        }
+        return EventLoopFuture.whenAllSucceed(parts, on: eventLoop).map { $0.flatMap { $0 } }
+    }
+
+    /// Cluster fallback: `indices` grouped by hash slot, each group one atomic step in its slot's batch (routed by
+    /// key, following `MOVED`/`ASK`).
+    private func chargeBySlot(_ requests: [RateLimitRequest], _ parameters: [GCRAParameters], _ indices: [Int],
+                              on eventLoop: any EventLoop) -> EventLoopFuture<[GroupResult]> {
+        let grouping = slotGroups(of: indices, requests)
+        let parts = grouping.map { group in
+            batch(for: eventLoop, slot: client.clusterSlot(forKey: requests[group[0]].key) ?? 0)
+                .enqueue(requests: group.map { requests[$0] }, parameters: group.map { parameters[$0] })
+        }
+        return EventLoopFuture.whenAllComplete(parts, on: eventLoop).map { results in
+            zip(grouping, results).map { ($0, $1) }
+        }
+    }
+
+    /// `indices` grouped by the hash slot of their keys, in first-seen order.
+    private func slotGroups(of indices: [Int], _ requests: [RateLimitRequest]) -> [[Int]] {
+        var grouping: [(slot: Int, indices: [Int])] = []
+        for index in indices {
+            let slot = client.clusterSlot(forKey: requests[index].key) ?? 0
+            if let g = grouping.firstIndex(where: { $0.slot == slot }) {
+                grouping[g].indices.append(index)
+            } else {
+                grouping.append((slot, [index]))
+            }
+        }
+        return grouping.map(\.indices)
+    }
+
+    func nodeBatch(for eventLoop: any EventLoop, node: String) -> ClusterNodeRateLimitBatch {
+        let id = NodeBatchKey(loop: ObjectIdentifier(eventLoop), node: node)
+        return nodeBatches.withLockedValue { batches in
+            if let batch = batches[id] { return batch }
+            let batch = ClusterNodeRateLimitBatch(client: client, node: node, eventLoop: eventLoop,
+                                                  maximumSize: maximumBatchSize)
+            batches[id] = batch
+            return batch
         }
     }
 

@@ -34,13 +34,14 @@ public final class RedisClient: Sendable {
 
     /// A Redis Cluster reached through `seeds` (`host:port`; the rest is discovered). `template` supplies
     /// password and timeouts for every node.
+    /// `readFromReplicas`: ``read(_:on:)`` goes to replicas (`READONLY` connections); everything else to primaries.
     public init(clusterSeeds seeds: [String], template: RedisConfiguration, group: any EventLoopGroup, logger: Logger,
-                events: RedisTopologyEvents = RedisTopologyEvents()) {
+                events: RedisTopologyEvents = RedisTopologyEvents(), readFromReplicas: Bool = false) {
         self.configuration = template
         self.group = group
         self.logger = logger
         self.mode = .cluster(RedisClusterRouter(seeds: seeds, template: template, group: group, logger: logger,
-                                                events: events))
+                                                events: events, readFromReplicas: readFromReplicas))
     }
 
     /// The primary of a Sentinel group.
@@ -79,6 +80,15 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// A read-only command whose caller accepts a slightly stale answer (replication lag). In a Cluster with
+    /// `store.cluster.read_from_replicas: true` it goes to a replica of the key's primary (falling back to the
+    /// primary on any error from the replica); everywhere else it is `send`. Only use it where staleness is
+    /// harmless: never for data the same client may just have written and must see (sessions, history recovery).
+    public func read(_ arguments: [String], on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
+        guard case .cluster(let router) = mode, arguments.count > 1 else { return send(arguments, on: eventLoop) }
+        return router.read(arguments, slot: RedisHashSlot.slot(for: arguments[1]), on: eventLoop)
+    }
+
     /// Binary-safe variant of `send(_:on:)`.
     public func send(_ arguments: [ByteBuffer], on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
         switch mode {
@@ -103,6 +113,30 @@ public final class RedisClient: Sendable {
         case .sentinel(let node, let monitor):
             return watchReadOnly(node.evaluate(script, keys: keys, arguments: arguments, on: eventLoop), node, monitor)
         }
+    }
+
+    /// Cluster only: the primary that owns `key`'s slot per the current slot map (`host:port`); nil otherwise.
+    /// Lets callers batch commands of many slots per node (see ``evaluate(_:arguments:onClusterNode:on:)``).
+    public func clusterNode(forKey key: String) -> String? {
+        guard case .cluster(let router) = mode else { return nil }
+        return router.node(for: RedisHashSlot.slot(for: key))
+    }
+
+    /// Cluster only: EVALSHA with no declared keys on one node, NOSCRIPT fallback as usual, no redirects (there
+    /// is no key to redirect). For scripts flagged `allow-cross-slot-keys` that touch keys of several slots the
+    /// node owns: Redis still checks every key a script touches and answers a key the node does not serve (a
+    /// slot that moved, or one migrating away whose key is already gone) with an error, which such a script
+    /// catches with `redis.pcall` and reports, so the caller can retry that part through ``evaluate(_:keys:arguments:on:)``.
+    /// Fails with `.unavailable` when not in Cluster mode.
+    public func evaluate(_ script: RedisScript, arguments: [String], onClusterNode node: String,
+                         on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
+        guard case .cluster(let router) = mode else { return eventLoop.makeFailedFuture(RedisError.unavailable) }
+        return router.evaluate(script, arguments: arguments, node: node, on: eventLoop)
+    }
+
+    /// Cluster only: asks for a slot-map refresh (e.g. after a script reported keys its node no longer serves).
+    public func refreshClusterSlots() {
+        if case .cluster(let router) = mode { router.requestRefresh() }
     }
 
     /// A demoted primary answers writes with `READONLY`: reconnect (the handshake's `ROLE` check keeps the

@@ -26,6 +26,13 @@ public struct ClusterSlotMap: Sendable, Equatable {
         return index < 0 ? nil : ranges[index].primary
     }
 
+    /// The replicas of the primary serving `slot` (empty when unassigned or unreplicated).
+    public func replicas(for slot: Int) -> [Node] {
+        guard slot >= 0, slot < owner.count else { return [] }
+        let index = Int(owner[slot])
+        return index < 0 ? [] : ranges[index].replicas
+    }
+
     public var primaries: [Node] {
         var seen = Set<Node>()
         return ranges.map(\.primary).filter { seen.insert($0).inserted }

@@ -21,6 +21,8 @@ final class RedisClusterRouter: Sendable {
     private struct State {
         var map = ClusterSlotMap()
         var clients: [Node: RedisNodeClient] = [:]
+        /// `READONLY` connections to replicas (only with `readFromReplicas`).
+        var readers: [Node: RedisNodeClient] = [:]
         var refreshing = false
         var refreshAgain = false
         var listeners: [@Sendable (ClusterSlotMap) -> Void] = []
@@ -37,9 +39,12 @@ final class RedisClusterRouter: Sendable {
     private let events: RedisTopologyEvents
     private let refreshInterval: TimeAmount
     private let state = NIOLockedValueBox(State())
+    /// `store.cluster.read_from_replicas`: ``read(_:slot:on:)`` goes to a replica of the slot's primary.
+    let readFromReplicas: Bool
 
     init(seeds: [Node], template: RedisConfiguration, group: any EventLoopGroup, logger: Logger,
-         events: RedisTopologyEvents, refreshInterval: TimeAmount = .seconds(1)) {
+         events: RedisTopologyEvents, refreshInterval: TimeAmount = .seconds(1), readFromReplicas: Bool = false) {
+        self.readFromReplicas = readFromReplicas
         self.seeds = seeds
         var template = template
         template.database = 0  // Cluster has only database 0
@@ -65,7 +70,7 @@ final class RedisClusterRouter: Sendable {
     func shutdown() async {
         let (clients, timer) = state.withLockedValue { state in
             state.isShutdown = true
-            return (Array(state.clients.values), state.timer)
+            return (Array(state.clients.values) + Array(state.readers.values), state.timer)
         }
         timer?.cancel()
         for client in clients { await client.shutdown() }
@@ -90,6 +95,21 @@ final class RedisClusterRouter: Sendable {
             configuration.address = address
             let client = RedisNodeClient(configuration: configuration, group: group, logger: logger)
             state.clients[node] = client
+            client.start()
+            return client
+        }
+    }
+
+    /// The `READONLY` client for replica `node`, created and started on first use (nil after shutdown).
+    func reader(for node: Node) -> RedisNodeClient? {
+        state.withLockedValue { state -> RedisNodeClient? in
+            if let client = state.readers[node] { return client }
+            guard !state.isShutdown, let address = ClusterSlotMap.address(of: node) else { return nil }
+            var configuration = template
+            configuration.address = address
+            configuration.readOnly = true
+            let client = RedisNodeClient(configuration: configuration, group: group, logger: logger)
+            state.readers[node] = client
             client.start()
             return client
         }
@@ -183,6 +203,7 @@ final class RedisClusterRouter: Sendable {
         if let map, changed {
             logger.info("redis cluster slot map", metadata: ["primaries": "\(map.primaries)"])
             for primary in map.primaries { _ = client(for: primary) }
+            if readFromReplicas { for replica in map.replicas { _ = reader(for: replica) } }
             if failover { events.failover() }
             for listener in listeners { listener(map) }
         }
@@ -259,6 +280,33 @@ final class RedisClusterRouter: Sendable {
         }
     }
 
+    /// A read-only command that tolerates replication lag. With `readFromReplicas`: sent to a connected replica of
+    /// the slot's primary (picked per event loop, so each loop spreads over the replicas), and on any error from
+    /// it (`MOVED` after a resharding, a connection loss, `LOADING`) sent to the primary instead. Without
+    /// `readFromReplicas`, or when the slot's primary has no connected replica: the primary, as `send` does.
+    func read(_ arguments: [String], slot: Int, on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
+        guard readFromReplicas, let replica = replica(for: slot, on: eventLoop) else {
+            return send(arguments, slot: slot, on: eventLoop)
+        }
+        events.replicaRead()
+        return replica.send(arguments, on: eventLoop).flatMapError { _ in
+            self.send(arguments, slot: slot, on: eventLoop)
+        }
+    }
+
+    /// A connected `READONLY` client of one of `slot`'s replicas, chosen by the event loop; nil when none is up.
+    private func replica(for slot: Int, on eventLoop: any EventLoop) -> RedisNodeClient? {
+        let (replicas, readers) = state.withLockedValue { state -> ([Node], [Node: RedisNodeClient]) in
+            (state.map.replicas(for: slot), state.readers)
+        }
+        let up = replicas.compactMap { readers[$0] }.filter(\.isConnected)
+        guard !up.isEmpty else {
+            for node in replicas where readers[node] == nil { _ = reader(for: node) }
+            return nil
+        }
+        return up[Int(UInt(bitPattern: ObjectIdentifier(eventLoop).hashValue) % UInt(up.count))]
+    }
+
     /// EVALSHA on the slot's node; on `NOSCRIPT` one EVAL there (also preceded by `ASKING` during a migration).
     func evaluate(_ script: RedisScript, keys: [String], arguments: [String], slot: Int,
                   on eventLoop: any EventLoop) -> EventLoopFuture<RESPValue> {
@@ -275,6 +323,28 @@ final class RedisClusterRouter: Sendable {
                 if asking { _ = client.send(["ASKING"], on: eventLoop) }
                 return client.send(["EVAL", script.source] + tail, on: eventLoop)
             }
+        }
+    }
+
+    /// EVALSHA with no declared keys on `node` (see ``RedisClient/evaluate(_:arguments:onClusterNode:on:)``); on
+    /// `NOSCRIPT` one EVAL there. Connection errors ask for a slot-map refresh, like routed commands do.
+    func evaluate(_ script: RedisScript, arguments: [String], node: Node, on eventLoop: any EventLoop)
+        -> EventLoopFuture<RESPValue>
+    {
+        guard let client = client(for: node) else {
+            return eventLoop.makeFailedFuture(state.withLockedValue { $0.isShutdown } ? RedisError.shutdown : .unavailable)
+        }
+        return client.evaluate(script, keys: [], arguments: arguments, on: eventLoop).flatMapError { error in
+            switch error {
+            case RedisError.unavailable, RedisError.connectionClosed, RedisError.timeout:
+                self.requestRefresh()
+            case RedisError.server(let message)
+                where message.hasPrefix("CLUSTERDOWN") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("READONLY"):
+                self.requestRefresh()
+            default:
+                break
+            }
+            return eventLoop.makeFailedFuture(error)
         }
     }
 

@@ -25,6 +25,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// before connecting. Commands and pub/sub both go over it.
     public var useTLS: Bool = false
     public var tls: ClientTLSContext? = nil
+    /// Sends `READONLY` in the handshake: a Cluster replica connection that serves reads of its primary's slots.
+    public var readOnly: Bool = false
 
     public init(
         address: Address,

@@ -225,7 +225,8 @@ final class RedisConnection {
         }
     }
 
-    /// AUTH (when a password is configured) and SELECT (when the database is not 0), pipelined.
+    /// AUTH (when a password is configured), SELECT (when the database is not 0) and READONLY (Cluster replica
+    /// reads), pipelined.
     private func handshake(_ handler: RedisCommandHandler) -> EventLoopFuture<Void> {
         var steps: [EventLoopFuture<RESPValue>] = []
         if let password = configuration.password {
@@ -240,6 +241,11 @@ final class RedisConnection {
         if configuration.database != 0 {
             let promise = eventLoop.makePromise(of: RESPValue.self)
             handler.send(["SELECT", String(configuration.database)], promise: promise)
+            steps.append(promise.futureResult)
+        }
+        if configuration.readOnly {
+            let promise = eventLoop.makePromise(of: RESPValue.self)
+            handler.send(["READONLY"], promise: promise)
             steps.append(promise.futureResult)
         }
         if requirePrimary {

@@ -101,7 +101,9 @@ final class PresenceTracker: Sendable {
         }
         let key = HistoryKeys(redisChannel: redisChannel(channel)).presence
         let now = String(Self.wallClockMilliseconds())
-        return client.send(["ZRANGEBYSCORE", key, now, "+inf"], on: eventLoop).map { reply in
+        // Presence is eventually consistent anyway (heartbeats, 25 s expiry): a replica's answer may lag a join
+        // by the replication delay, so this read may go to a Cluster replica (`read_from_replicas`).
+        return client.read(["ZRANGEBYSCORE", key, now, "+inf"], on: eventLoop).map { reply in
             (reply.array ?? []).compactMap(\.string)
         }
     }
