@@ -73,7 +73,7 @@ public final class GatewayService: Service, Sendable {
         })
         let healthChecker = HealthChecker(registry: registry, logger: logger)
         healthChecker.start(group: group)
-        let snapshots = SnapshotHolder(GatewaySnapshot(configuration: config, version: 1))
+        let snapshots = SnapshotHolder(GatewaySnapshot(configuration: config, version: 1, registry: registry))
         let observer = RequestObserver(accessLog: accessLog)
         let shared: SharedState
         do {
@@ -85,7 +85,6 @@ public final class GatewayService: Service, Sendable {
         (shared.pubsub as? PubSubHub)?.configure(config, snapshots: snapshots)  // history channels follow reloads
         let services = GatewayServices(
             snapshots: snapshots,
-            selector: RegistrySelector(registry: registry),
             policies: shared.policies,
             observer: observer,
             pubsub: shared.pubsub)

@@ -86,7 +86,7 @@ final class Reloader: Sendable {
             _ = UpstreamTLS.install(configuration, logger: logger)
             registry.apply(configuration)
             healthChecker.reconcile()
-            let next = GatewaySnapshot(configuration: configuration, version: current.version + 1)
+            let next = GatewaySnapshot(configuration: configuration, version: current.version + 1, registry: registry)
             snapshots.replace(with: next)
             logger.info(
                 "configuration reloaded",

@@ -3,12 +3,14 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Turns finished exchanges into metrics (swift-metrics, exported by swift-prometheus) and access-log lines.
 final class RequestObserver: Sendable {
     let accessLog: AccessLogWriter?
-    private let inFlight = NIOLockedValueBox<Int>(0)
-    private let openConnections = NIOLockedValueBox<Int>(0)
+    // Atomics, not locks: two of these run on every request.
+    private let inFlight = Atomic<Int>(0)
+    private let openConnections = Atomic<Int>(0)
     private let inFlightGauge = Gauge(label: "gateway_http_in_flight")
     private let connectionsGauge = Gauge(label: "gateway_connections_open")
     private let retries = CoreMetrics.Counter(label: "gateway_upstream_retries_total")
@@ -20,17 +22,17 @@ final class RequestObserver: Sendable {
     }
 
     func connectionOpened() {
-        let value = openConnections.withLockedValue { $0 += 1; return $0 }
+        let value = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         connectionsGauge.record(value)
     }
 
     func connectionClosed() {
-        let value = openConnections.withLockedValue { $0 -= 1; return $0 }
+        let value = openConnections.wrappingSubtract(1, ordering: .relaxed).newValue
         connectionsGauge.record(value)
     }
 
     func requestStarted() {
-        let value = inFlight.withLockedValue { $0 += 1; return $0 }
+        let value = inFlight.wrappingAdd(1, ordering: .relaxed).newValue
         inFlightGauge.record(value)
     }
 
@@ -64,7 +66,7 @@ final class RequestObserver: Sendable {
 
     func requestFinished(_ exchange: ProxyExchange) {
         if exchange.route != nil || exchange.responseStatus != 0 {
-            let value = inFlight.withLockedValue { $0 = max(0, $0 - 1); return $0 }
+            let value = max(0, inFlight.wrappingSubtract(1, ordering: .relaxed).newValue)
             inFlightGauge.record(value)
         }
         let elapsed = NIODeadline.now() - exchange.startedAt
@@ -72,7 +74,7 @@ final class RequestObserver: Sendable {
         let route = metrics.route
         let method = exchange.head.method.rawValue
         let code = exchange.responseStatus
-        let handles = metrics.requestHandles(method: method, code: code)
+        let handles = ThreadMetricsCache.current.requestHandles(metrics, method: method, code: code)
         handles.requests.increment()
         handles.duration.recordNanoseconds(elapsed.nanoseconds)
         handles.requestBytes.increment(by: exchange.requestBytes)
@@ -101,7 +103,7 @@ final class RequestObserver: Sendable {
             bytesIn: exchange.requestBytes,
             bytesOut: exchange.responseBytes,
             attempts: exchange.attempts,
-            replica: exchange.triedURLs.last,
+            replica: exchange.lastReplicaURL,
             user: exchange.policy.sessionUser,
             error: exchange.outcomeNote,
             referer: exchange.head.headers.first(name: "referer"),
@@ -118,31 +120,26 @@ final class RequestObserver: Sendable {
     /// One attempt against a replica (a retried request counts once per replica tried).
     func upstreamAttempt(upstream: String, replica: String, outcome: AttemptOutcome, elapsed: TimeAmount) {
         let label = outcome.metricLabel
-        let key = AttemptKey(upstream: upstream, replica: replica, outcome: label)
-        let handles = attemptHandles.withLockedValue { cache in
-            if let existing = cache[key] { return existing }
-            let created = (
-                requests: CoreMetrics.Counter(
-                    label: "gateway_upstream_requests_total",
-                    dimensions: [("upstream", upstream), ("replica", replica), ("outcome", label)]),
-                duration: CoreMetrics.Timer(
-                    label: "gateway_upstream_request_duration_seconds",
-                    dimensions: [("upstream", upstream), ("replica", replica)]))
-            cache[key] = created
-            return created
+        let key = ThreadMetricsCache.AttemptKey(upstream: upstream, replica: replica, outcome: label)
+        let handles = ThreadMetricsCache.current.attemptHandles(key) {
+            attemptHandles.withLockedValue { cache in
+                if let existing = cache[key] { return existing }
+                let created = (
+                    requests: CoreMetrics.Counter(
+                        label: "gateway_upstream_requests_total",
+                        dimensions: [("upstream", upstream), ("replica", replica), ("outcome", label)]),
+                    duration: CoreMetrics.Timer(
+                        label: "gateway_upstream_request_duration_seconds",
+                        dimensions: [("upstream", upstream), ("replica", replica)]))
+                cache[key] = created
+                return created
+            }
         }
         handles.requests.increment()
         if outcome != .aborted { handles.duration.recordNanoseconds(elapsed.nanoseconds) }
     }
 
-    private struct AttemptKey: Hashable {
-        var upstream: String
-        var replica: String
-        var outcome: String
-    }
-
-    private let attemptHandles = NIOLockedValueBox<
-        [AttemptKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]
-    >([:])
+    /// Shared by all threads, behind each thread's `ThreadMetricsCache`.
+    private let attemptHandles = NIOLockedValueBox<[ThreadMetricsCache.AttemptKey: ThreadMetricsCache.AttemptHandles]>([:])
 
 }

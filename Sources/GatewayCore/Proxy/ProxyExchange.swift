@@ -1,5 +1,6 @@
 import GatewayConfig
 import GatewayHTTP
+import GatewayUpstreams
 import NIOCore
 import NIOHTTP1
 
@@ -57,8 +58,13 @@ final class ProxyExchange {
 
     // Upstream side.
     var connection: UpstreamConnection?
-    var replica: ReplicaChoice?
-    var triedURLs: [String] = []
+    /// The current attempt's replica (counted as started by the pick).
+    var replica: Pick?
+    /// Indexes of the replicas whose attempt failed, excluded from the retry's pick (empty on the common path: no
+    /// allocation).
+    var failedReplicas: [Int] = []
+    /// The URL of the last replica picked (the access log's `replica`), kept after a failed attempt.
+    var lastReplicaURL: String?
     var attempts = 0
     var attemptStartedAt: NIODeadline = .now()
     /// Whether any byte of the current attempt reached the upstream socket.

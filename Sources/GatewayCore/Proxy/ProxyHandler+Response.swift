@@ -154,10 +154,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         headers.addDateIfMissing()
         for (name, value) in exchange.policy.responseHeaders { headers.replaceOrAdd(name: name, value: value) }
         for (name, value) in phase.addHeaders { headers.add(name: name, value: value) }
-        if let cookie = exchange.replica?.setAffinityCookie,
-            let upstreamName = exchange.route?.settings.upstream,
-            let cookieName = services.selector.affinityCookieName(upstream: upstreamName)
-        {
+        if let cookie = exchange.replica?.setAffinityCookie, let cookieName = exchange.route?.upstream?.affinityCookie {
             headers.add(name: "Set-Cookie", value: "\(cookieName)=\(cookie); Path=/; HttpOnly; SameSite=Lax")
         }
         if let route = exchange.route, let settings = route.settings.compress {

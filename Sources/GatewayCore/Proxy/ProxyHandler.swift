@@ -1,6 +1,7 @@
 import GatewayConfig
 import GatewayHTTP
 import GatewayTLS
+import GatewayUpstreams
 import NIOCore
 import NIOHTTP1
 
@@ -25,6 +26,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var readPending = false
     var peerAddress: SocketAddress?
     var peerBytes: [UInt8] = []
+    /// The peer's address as text, formatted once per connection (not per request).
+    var peerText = "unknown"
     /// The client connection is closing; nothing more is started.
     var closing = false
     /// Request ids for this connection's requests.
@@ -36,6 +39,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's one `timeouts.response` timer (see `armResponseTimer`) and when it fires.
     private var responseTimer: Scheduled<Void>?
     private var responseTimerDeadline = NIODeadline.distantFuture
+    /// The snapshot the connection's last request used, re-read only after a reload (`SnapshotHolder`).
+    var snapshotCache = SnapshotCache()
     /// Set on TLS listeners (`ServerPipeline.addTLS`): scheme, client certificate subject, TLS version for the log.
     var security: ConnectionSecurity?
     /// False on HTTP/2 streams: the connection, not each stream, is counted in `gateway_connections_*`.
@@ -58,6 +63,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
         peerAddress = context.channel.remoteAddress
         peerBytes = ClientAddress.bytes(of: peerAddress)
+        peerText = ClientAddress.text(of: peerAddress)
         if context.channel.isActive { countConnectionOpened() }
     }
 
@@ -208,9 +214,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Request phases
 
     private func begin(head rawHead: HTTPRequestHead, context: ChannelHandlerContext) {
-        let snapshot = services.snapshots.current
+        let snapshot = services.snapshots.current(cachedIn: &snapshotCache)
         let requestID = RequestID.accept(rawHead.headers.first(name: "x-request-id")) ?? RequestID.generate(using: &random)
-        let peerText = ClientAddress.text(of: peerAddress)
         let peerTrusted = snapshot.isTrustedProxy(peerBytes)
         let clientIP = ClientAddress.resolve(
             peer: peerText,
@@ -335,13 +340,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func startUpstream(_ exchange: ProxyExchange) {
         guard let route = exchange.route, let upstreamName = route.settings.upstream, let context else { return }
         exchange.phase = .connecting
-        if exchange.attempts == 0 { services.selector.recordRequest(upstream: upstreamName) }
-        let cookieName = services.selector.affinityCookieName(upstream: upstreamName)
-        let affinity = cookieName.flatMap { RequestValidation.cookie(named: $0, in: exchange.head.headers) }
-        let pick = services.selector.pick(
-            upstream: upstreamName, clientIP: exchange.clientIP, affinityCookie: affinity,
-            excluding: exchange.triedURLs)
-        guard case .replica(let choice) = pick else {
+        let upstream = route.upstream
+        if exchange.attempts == 0 { upstream?.group.retryBudget.recordRequest() }
+        let affinity = upstream?.affinityCookie.flatMap { RequestValidation.cookie(named: $0, in: exchange.head.headers) }
+        // The pick also counts the attempt as started (one lock on the group).
+        let pick = upstream?.pickAndStart(
+            clientIP: exchange.clientIP, affinityCookie: affinity, excluding: exchange.failedReplicas)
+        guard let upstream, let choice = pick else {
             let detail =
                 exchange.attempts == 0
                 ? "No healthy replica of upstream '\(upstreamName)' is available."
@@ -357,15 +362,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.attempts += 1
         if choice.panic { services.observer.upstreamPanic(upstream: upstreamName) }
         exchange.replica = choice
-        exchange.triedURLs.append(choice.url)
+        exchange.lastReplicaURL = choice.replica.url
         exchange.requestSent = false
         exchange.attemptStartedAt = .now()
-        services.selector.attemptStarted(choice)
         let attempt = exchange.attemptLedger.start()
         let timeouts = route.settings.timeouts
         pool.acquire(
-            host: choice.host, port: choice.port, connectTimeout: timeouts.connect.timeAmount,
-            fresh: exchange.isWebSocketUpgrade, tls: UpstreamTLSRegistry.shared.context(upstream: upstreamName, replica: choice.url))
+            choice.replica, connectTimeout: timeouts.connect.timeAmount, fresh: exchange.isWebSocketUpgrade,
+            tls: upstream.tlsContext(for: choice.replica))
             .assumeIsolated().whenComplete { [self] result in
                 guard self.exchange === exchange, exchange.phase == .connecting, !self.closing else {
                     if case .success(let connection) = result { connection.channel.close(promise: nil) }
@@ -416,7 +420,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let uri = exchange.query.map { rewritten + "?" + $0 } ?? rewritten
         var headers = ForwardedHeaders.upstreamHeaders(
             from: exchange.head.headers,
-            clientAddress: ClientAddress.text(of: peerAddress),
+            clientAddress: peerText,
             peerIsTrusted: exchange.snapshot.isTrustedProxy(peerBytes),
             requestID: exchange.requestID,
             keepUpgrade: exchange.isWebSocketUpgrade && route.settings.websocket,
@@ -509,14 +513,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func attemptFailed(_ exchange: ProxyExchange, outcome: AttemptOutcome) {
         exchange.cancelResponseTimer()
         detachConnection(exchange, reusable: false)
-        if let replica = exchange.replica { finishAttempt(exchange, replica, outcome: outcome) }
+        if let replica = exchange.replica {
+            finishAttempt(exchange, replica, outcome: outcome)
+            exchange.failedReplicas.append(replica.replica.index)
+        }
         exchange.replica = nil
-        let retries = exchange.route.flatMap { route in
-            route.settings.upstream.flatMap { exchange.snapshot.configuration.upstream(named: $0)?.retries }
-        } ?? 0
+        let upstream = exchange.route?.upstream
+        let retries = upstream?.retries ?? 0
         let safe = outcome == .connectFailure ? exchange.canReplay || !exchange.requestSent : exchange.canReplay
         if !exchange.responseStarted, safe, exchange.attempts <= retries, !exchange.isWebSocketUpgrade,
-            let upstream = exchange.route?.settings.upstream, services.selector.allowRetry(upstream: upstream)
+            upstream?.group.retryBudget.allowRetry() == true
         {
             services.observer.retried()
             startUpstream(exchange)
@@ -546,16 +552,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 closeConnection: true))
     }
 
-    /// One attempt against a replica ended: passive health (through the selector) and per-attempt metrics.
+    /// One attempt against a replica ended: passive health (`Replica.requestFinished`) and per-attempt metrics.
     /// Only the first end of an attempt counts (`attempt`: that number; nil: whichever is open), so the replica's
     /// in-flight count drops exactly once whatever path ends it.
-    func finishAttempt(_ exchange: ProxyExchange, _ choice: ReplicaChoice, outcome: AttemptOutcome, attempt: Int? = nil) {
+    func finishAttempt(_ exchange: ProxyExchange, _ choice: Pick, outcome: AttemptOutcome, attempt: Int? = nil) {
         let ended = attempt.map { exchange.attemptLedger.end($0) } ?? (exchange.attemptLedger.endOpen() != nil)
         guard ended else { return }
-        services.selector.attemptFinished(choice, outcome: outcome)
+        choice.replica.requestFinished(outcome.requestOutcome)
         if let upstream = exchange.route?.settings.upstream {
             services.observer.upstreamAttempt(
-                upstream: upstream, replica: choice.url, outcome: outcome,
+                upstream: upstream, replica: choice.replica.url, outcome: outcome,
                 elapsed: NIODeadline.now() - exchange.attemptStartedAt)
         }
     }
@@ -587,10 +593,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let connection = exchange.connection else { return }
         exchange.connection = nil
         connection.handler.receiver = nil
-        if reusable, let upstream = exchange.route?.settings.upstream,
-            let settings = exchange.snapshot.configuration.upstream(named: upstream)
-        {
-            pool.release(connection, keepalive: settings.keepalive)
+        if reusable, let upstream = exchange.route?.upstream {
+            pool.release(connection, keepalive: upstream.keepalive)
         } else {
             connection.channel.close(promise: nil)
         }

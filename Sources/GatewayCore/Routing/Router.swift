@@ -18,12 +18,22 @@ public struct Router: Sendable {
     /// Routes ordered by precedence: exact paths first, then prefixes longest first, file order within a rank.
     private let ordered: [CompiledRoute]
 
-    public init(routes: [RouteSettings], auth: AuthSettings = AuthSettings()) {
-        let compiled = routes.enumerated().map { CompiledRoute(settings: $0.element, order: $0.offset, auth: auth) }
+    /// - Parameter upstreams: the resolved upstreams by name (`RouteUpstream.resolveAll`); a route whose upstream is
+    ///   missing answers 503 (only tests build routers without them).
+    init(routes: [RouteSettings], auth: AuthSettings, upstreams: [String: RouteUpstream]) {
+        let compiled = routes.enumerated().map { position, settings in
+            CompiledRoute(
+                settings: settings, order: position, auth: auth,
+                upstream: settings.upstream.flatMap { upstreams[$0] })
+        }
         self.ordered = compiled.sorted { lhs, rhs in
             if lhs.rank != rhs.rank { return lhs.rank > rhs.rank }
             return lhs.order < rhs.order
         }
+    }
+
+    public init(routes: [RouteSettings], auth: AuthSettings = AuthSettings()) {
+        self.init(routes: routes, auth: auth, upstreams: [:])
     }
 
     /// - Parameters:
@@ -57,6 +67,9 @@ public final class CompiledRoute: Sendable {
     let metrics: RouteMetrics
     /// The `RateLimit-Policy` field value; empty when the route has no limits.
     let rateLimitPolicy: String
+    /// The upstream group with its settings, resolved when the snapshot was built; nil for routes without an
+    /// upstream (static, pub/sub) and for routers built without a registry.
+    let upstream: RouteUpstream?
 
     /// Higher wins: exact paths above every prefix, longer prefixes above shorter ones.
     var rank: Int {
@@ -66,8 +79,9 @@ public final class CompiledRoute: Sendable {
 
     public var name: String { settings.name }
 
-    init(settings: RouteSettings, order: Int, auth: AuthSettings = AuthSettings()) {
+    init(settings: RouteSettings, order: Int, auth: AuthSettings = AuthSettings(), upstream: RouteUpstream? = nil) {
         self.settings = settings
+        self.upstream = upstream
         self.order = order
         self.exactPath = settings.match.path
         self.prefix = settings.match.pathPrefix

@@ -2,20 +2,17 @@
 /// live in `snapshots` and are swapped on reload.
 final class GatewayServices: Sendable {
     let snapshots: SnapshotHolder
-    let selector: any ReplicaSelector
     let policies: any RequestPolicies
     let observer: RequestObserver
     let pubsub: (any PubSubEndpoint)?
 
     init(
         snapshots: SnapshotHolder,
-        selector: any ReplicaSelector,
         policies: any RequestPolicies,
         observer: RequestObserver,
         pubsub: (any PubSubEndpoint)? = nil
     ) {
         self.snapshots = snapshots
-        self.selector = selector
         self.policies = policies
         self.observer = observer
         self.pubsub = pubsub

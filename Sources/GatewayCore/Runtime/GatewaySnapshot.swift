@@ -1,6 +1,8 @@
 import GatewayConfig
 import GatewayHTTP
+import GatewayUpstreams
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Everything derived from one configuration version. Immutable: a reload builds a new snapshot and swaps it in;
 /// requests that already started keep the snapshot they began with.
@@ -13,9 +15,14 @@ public final class GatewaySnapshot: Sendable {
     /// How paths are normalised before routing (`merge_slashes`).
     public let pathNormalizer: PathNormalizer
 
-    public init(configuration: GatewayConfiguration, version: Int) {
+    /// - Parameter registry: the upstream groups, already updated to `configuration` (`UpstreamRegistry.apply`);
+    ///   routes hold their group from here on. Without it (tests) proxied routes answer 503.
+    public init(configuration: GatewayConfiguration, version: Int, registry: UpstreamRegistry? = nil) {
         self.configuration = configuration
-        self.router = Router(routes: configuration.routes, auth: configuration.auth)
+        self.router = Router(
+            routes: configuration.routes,
+            auth: configuration.auth,
+            upstreams: registry.map { RouteUpstream.resolveAll(configuration, registry: $0) } ?? [:])
         self.version = version
         self.headerRules = HeaderNameRules(underscoresAllowed: configuration.server.underscoresInHeaders)
         self.pathNormalizer = PathNormalizer(mergeSlashes: configuration.server.mergeSlashes)
@@ -30,8 +37,13 @@ public final class GatewaySnapshot: Sendable {
 }
 
 /// The current snapshot, swapped atomically on reload.
+///
+/// Connections read it through `current(cachedIn:)`: an atomic generation number tells whether their cached snapshot
+/// is still current, so a request takes the lock only on its connection's first request after a reload.
 public final class SnapshotHolder: Sendable {
     private let box: NIOLockedValueBox<GatewaySnapshot>
+    /// Bumped after every swap (release), read before the cache is trusted (acquire).
+    private let generation = Atomic<Int>(0)
 
     public init(_ snapshot: GatewaySnapshot) {
         self.box = NIOLockedValueBox(snapshot)
@@ -41,5 +53,22 @@ public final class SnapshotHolder: Sendable {
 
     public func replace(with snapshot: GatewaySnapshot) {
         box.withLockedValue { $0 = snapshot }
+        generation.add(1, ordering: .releasing)
     }
+
+    /// The current snapshot, from `cache` while no reload happened since it was filled.
+    func current(cachedIn cache: inout SnapshotCache) -> GatewaySnapshot {
+        let now = generation.load(ordering: .acquiring)
+        if now == cache.generation, let snapshot = cache.snapshot { return snapshot }
+        // Read after the generation: a swap in between only makes the next call read again.
+        let snapshot = current
+        cache = SnapshotCache(snapshot: snapshot, generation: now)
+        return snapshot
+    }
+}
+
+/// One connection's (one thread's) copy of the current snapshot and the generation it was read at.
+struct SnapshotCache {
+    var snapshot: GatewaySnapshot?
+    var generation = -1
 }

@@ -1,4 +1,5 @@
 import GatewayTLS
+import GatewayUpstreams
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -31,13 +32,14 @@ final class UpstreamConnectionPool {
         self.eventLoop = eventLoop
     }
 
-    /// A pooled connection to `host:port` if one is idle (and `fresh` is false), else a new one. Upgrades ask for a
-    /// fresh connection: many servers only switch protocols on a connection's first request.
+    /// A pooled connection to `replica` if one is idle (and `fresh` is false), else a new one. Upgrades ask for a
+    /// fresh connection: many servers only switch protocols on a connection's first request. The pool key is the
+    /// replica's precomputed `poolKey` (nothing formatted per request).
     func acquire(
-        host: String, port: Int, connectTimeout: TimeAmount, fresh: Bool = false, tls: ClientTLSContext? = nil
+        _ replica: Replica, connectTimeout: TimeAmount, fresh: Bool = false, tls: ClientTLSContext? = nil
     ) -> EventLoopFuture<UpstreamConnection> {
         eventLoop.preconditionInEventLoop()
-        let key = (tls == nil ? "" : "tls:") + Self.key(host: host, port: port)
+        let key = replica.poolKey
         let now = NIODeadline.now()
         // Popped in place: copying the stack out of the dictionary and back made a copy of the array (a heap
         // allocation and an O(keepalive) copy) on every request.
@@ -47,7 +49,7 @@ final class UpstreamConnectionPool {
             }
             connection.channel.close(promise: nil)
         }
-        return connect(host: host, port: port, key: key, connectTimeout: connectTimeout, tls: tls)
+        return connect(host: replica.host, port: replica.port, key: key, connectTimeout: connectTimeout, tls: tls)
     }
 
     /// Returns a connection whose last exchange completed cleanly; keeps at most `keepalive` idle per replica.
@@ -123,6 +125,4 @@ final class UpstreamConnectionPool {
             return connection
         }.nonisolated()
     }
-
-    static func key(host: String, port: Int) -> String { "\(host):\(port)" }
 }

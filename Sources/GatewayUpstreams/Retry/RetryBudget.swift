@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Limits retries to a share of the traffic so that a failing upstream is not hit with a retry storm
 /// (Linkerd's and Finagle's retry budget): over a sliding window (10 one-second buckets by default) a retry
@@ -8,11 +9,21 @@ import NIOCore
 ///
 /// `recordRequest()` once per client request (not per attempt); `allowRetry()` before every extra attempt —
 /// an allowed retry is counted at once.
+///
+/// `recordRequest()` is on every proxied request's path, so it takes no lock: it adds to an atomic count of pending
+/// requests, which moves into the window (under the lock) at most once per bucket width, or when a retry asks. A
+/// request is therefore attributed to a bucket at most one bucket width late, which the 10-bucket window absorbs.
 public final class RetryBudget: Sendable {
     private let ratio: Double
     private let reserve: Double
     private let now: @Sendable () -> NIODeadline
     private let state: NIOLockedValueBox<RetryWindow>
+    private let pendingRequests = Atomic<Int>(0)
+    /// `uptimeNanoseconds` after which the next `recordRequest()` moves the pending count into the window.
+    private let nextFlush = Atomic<UInt64>(0)
+    /// `uptimeNanoseconds` of the latest `recordRequest()`: the time pending requests are counted at.
+    private let lastRequestAt = Atomic<UInt64>(0)
+    private let bucketWidth: Int64
 
     public init(
         ratio: Double = 0.2,
@@ -25,6 +36,7 @@ public final class RetryBudget: Sendable {
         self.reserve = Double(minRetriesPerSecond) * window.seconds
         self.now = now
         let bucketCount = max(1, buckets)
+        self.bucketWidth = max(1, window.nanoseconds / Int64(bucketCount))
         self.state = NIOLockedValueBox(
             RetryWindow(bucketWidth: max(1, window.nanoseconds / Int64(bucketCount)), bucketCount: bucketCount)
         )
@@ -32,18 +44,35 @@ public final class RetryBudget: Sendable {
 
     public func recordRequest() {
         let now = self.now()
-        state.withLockedValue { $0.add(requests: 1, retries: 0, now: now) }
+        lastRequestAt.store(now.uptimeNanoseconds, ordering: .relaxed)
+        pendingRequests.add(1, ordering: .relaxed)
+        guard now.uptimeNanoseconds >= nextFlush.load(ordering: .relaxed) else { return }
+        nextFlush.store(now.uptimeNanoseconds &+ UInt64(bucketWidth), ordering: .relaxed)
+        state.withLockedValue { flushPending(into: &$0) }
     }
 
     /// Whether one more retry fits the budget; if so it is counted.
     public func allowRetry() -> Bool {
         let now = self.now()
         return state.withLockedValue { window in
+            flushPending(into: &window)
             let (requests, retries) = window.totals(now: now)
             guard Double(retries) < ratio * Double(requests) + reserve else { return false }
             window.add(requests: 0, retries: 1, now: now)
             return true
         }
+    }
+}
+
+extension RetryBudget {
+    /// Moves the pending requests into the window, at the time of the latest one: they all arrived within one bucket
+    /// width before it (a `recordRequest()` past `nextFlush` flushes), so none is counted more than a bucket late, and
+    /// requests followed by silence age out of the window on time.
+    private func flushPending(into window: inout RetryWindow) {
+        let pending = pendingRequests.exchange(0, ordering: .relaxed)
+        guard pending > 0 else { return }
+        let at = NIODeadline.uptimeNanoseconds(lastRequestAt.load(ordering: .relaxed))
+        window.add(requests: pending, retries: 0, now: at)
     }
 }
 
@@ -68,6 +97,8 @@ struct RetryWindow: Sendable {
     mutating func add(requests: Int, retries: Int, now: NIODeadline) {
         let epoch = epoch(now)
         let slot = Int(epoch % Int64(buckets.count))
+        // Late requests whose slot already holds a newer bucket fell out of the window: nothing to count.
+        if buckets[slot].epoch > epoch { return }
         if buckets[slot].epoch != epoch { buckets[slot] = Bucket(epoch: epoch) }
         buckets[slot].requests += requests
         buckets[slot].retries += retries

@@ -33,7 +33,11 @@ final class GroupCore: Sendable {
 
     // MARK: Per request
 
-    func pick<Excluded: Collection<Int>>(_ context: BalancerContext, excluding: Excluded) -> Pick? {
+    /// - Parameter startRequest: also count the chosen replica's attempt as started (`requestStarted`), under the
+    ///   same lock.
+    func pick<Excluded: Collection<Int>>(
+        _ context: BalancerContext, excluding: Excluded, startRequest: Bool = false
+    ) -> Pick? {
         let now = clock.now()
         var changes: [ReplicaStateChange] = []
         let pick: Pick? = state.withLockedValue { state in
@@ -72,35 +76,31 @@ final class GroupCore: Sendable {
                     anyEligible = anyEligible || eligible
                 }
             }
-            guard anyEligible else { return nil }
-            var pick = choose(&state, context)
-            pick?.panic = panic
+            guard anyEligible, let (position, setCookie) = choose(&state, context) else { return nil }
+            if startRequest { state.members[position].inFlight += 1 }
+            var pick = Pick(replica: state.members[position].replica, setAffinityCookie: setCookie)
+            pick.panic = panic
             return pick
         }
         if !changes.isEmpty { report(changes) }
         return pick
     }
 
-    private func choose(_ state: inout GroupState, _ context: BalancerContext) -> Pick? {
+    /// The chosen member's position, and for `balance: cookie` the cookie value to set.
+    private func choose(_ state: inout GroupState, _ context: BalancerContext) -> (Int, String?)? {
         switch state.settings.balance {
         case .roundRobin:
-            return BalancerAlgorithms.smoothWeightedRoundRobin(&state.members).map { Pick(replica: state.members[$0].replica) }
+            return BalancerAlgorithms.smoothWeightedRoundRobin(&state.members).map { ($0, nil) }
         case .leastConn:
-            return BalancerAlgorithms.leastConnections(&state.members, cursor: &state.cursor).map {
-                Pick(replica: state.members[$0].replica)
-            }
+            return BalancerAlgorithms.leastConnections(&state.members, cursor: &state.cursor).map { ($0, nil) }
         case .randomTwo:
-            return BalancerAlgorithms.randomTwo(&state.members, using: &state.rng).map {
-                Pick(replica: state.members[$0].replica)
-            }
+            return BalancerAlgorithms.randomTwo(&state.members, using: &state.rng).map { ($0, nil) }
         case .ipHash:
             return BalancerAlgorithms.consistentHash(&state.members, ring: state.ring, key: context.clientIP).map {
-                Pick(replica: state.members[$0].replica)
+                ($0, nil)
             }
         case .cookie:
-            return BalancerAlgorithms.cookieAffinity(&state.members, cookie: context.affinityCookie).map {
-                Pick(replica: state.members[$0.0].replica, setAffinityCookie: $0.1)
-            }
+            return BalancerAlgorithms.cookieAffinity(&state.members, cookie: context.affinityCookie).map { ($0.0, $0.1) }
         }
     }
 

@@ -12,6 +12,11 @@ public final class Replica: Sendable, CustomStringConvertible {
     public let url: String
     public let host: String
     public let port: Int
+    /// An `https://` replica.
+    public let tls: Bool
+    /// The key of this replica's idle connections in a connection pool: `host:port`, `tls:`-prefixed for TLS.
+    /// Built once here so that no request formats it.
+    public let poolKey: String
     /// The affinity cookie value naming this replica (`balance: cookie`): a short stable hash of the URL.
     public let affinityValue: String
     let core: GroupCore
@@ -21,6 +26,8 @@ public final class Replica: Sendable, CustomStringConvertible {
         self.url = settings.url
         self.host = settings.host
         self.port = settings.port
+        self.tls = settings.tls
+        self.poolKey = (settings.tls ? "tls:" : "") + "\(settings.host):\(settings.port)"
         self.affinityValue = StableHash.affinityValue(for: settings.url)
         self.core = core
     }

@@ -63,6 +63,12 @@ public final class UpstreamGroup: Sendable {
         core.pick(context, excluding: EmptyCollection<Int>())
     }
 
+    /// `pick` and `requestStarted()` of the chosen replica in one critical section: the proxy's per-attempt path
+    /// (one lock acquisition instead of two). Call `requestFinished(_:)` on the replica exactly once afterwards.
+    public func pickAndStart<Excluded: Collection<Int>>(_ context: BalancerContext, excluding: Excluded) -> Pick? {
+        core.pick(context, excluding: excluding, startRequest: true)
+    }
+
     /// Takes new settings for this upstream (same name), keeping the state of unchanged replicas.
     public func apply(_ settings: UpstreamSettings) {
         core.apply(settings)
