@@ -4,7 +4,7 @@ import Yams
 enum RouteDecoder {
     static let keys = [
         "match", "upstream", "strip_prefix", "timeouts", "compress", "max_body_bytes", "session", "rate_limits",
-        "websocket", "pubsub", "sse", "static",
+        "websocket", "pubsub", "sse", "static", "cache",
     ]
     static let matchKeys = ["path", "path_prefix", "host", "methods"]
 
@@ -102,6 +102,7 @@ enum RouteDecoder {
             draft.staticLocation = context.location(of: map.keyNode("static") ?? value)
             route.staticFiles = StaticFilesDecoder.decode(value, context: context)
         }
+        if let value = map["cache"] { route.cache = CacheDecoder.decodeRoute(value, context: context) }
         draft.settings = route
         return draft
     }

@@ -6,6 +6,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Upstreams in file order (names are unique).
     public var upstreams: [UpstreamSettings]
     public var sessions: SessionSettings?
+    /// `cache:` (SPEC §11); nil = no caching anywhere.
+    public var cache: CacheSettings? = nil
     /// Routes in file order; includes are appended after the including file's own routes.
     public var routes: [RouteSettings]
     /// Every file that contributed (the main file first), for logs and `check`.
@@ -385,6 +387,8 @@ public struct RouteSettings: Sendable, Equatable {
     public var pubsub: PubSubSettings? = nil
     /// nil unless the route serves files itself (`static:`).
     public var staticFiles: StaticFilesSettings? = nil
+    /// The route's response cache (`cache:`); used only when the top-level `cache:` is set.
+    public var cache: RouteCacheSettings? = nil
     public var location: SourceLocation? = nil
 
     public init(name: String) {

@@ -88,7 +88,8 @@ public final class GatewayService: Service, Sendable {
             selector: RegistrySelector(registry: registry),
             policies: shared.policies,
             observer: observer,
-            pubsub: shared.pubsub)
+            pubsub: shared.pubsub,
+            cache: shared.cache)
         let pools = UpstreamPools(group: group)
         // Boxed so it can be released before the event loops stop: its deinit completes a promise on a loop.
         let quiesce = NIOLockedValueBox<ServerQuiescingHelper?>(ServerQuiescingHelper(group: group))
