@@ -4,7 +4,7 @@ import Yams
 enum RouteDecoder {
     static let keys = [
         "match", "upstream", "strip_prefix", "timeouts", "compress", "max_body_bytes", "session", "rate_limits",
-        "websocket", "pubsub", "sse", "static",
+        "websocket", "pubsub", "sse", "static", "cache",
     ] + EdgeRouteDecoder.routeKeys
     static let matchKeys = ["path", "path_prefix", "host", "methods"]
 
@@ -104,6 +104,7 @@ enum RouteDecoder {
         }
         EdgeRouteDecoder.decode(map, into: &route, context: context)
         if route.auth != nil { draft.authLocation = route.auth?.location }
+        if let value = map["cache"] { route.cache = CacheDecoder.decodeRoute(value, context: context) }
         draft.settings = route
         return draft
     }

@@ -14,7 +14,7 @@ import Yams
 /// Pure apart from reading files: safe to call from any thread, but it does blocking file I/O,
 /// so call it off the event loops (e.g. on reload).
 public enum ConfigLoader {
-    static let topLevelKeys = ["server", "store", "upstreams", "sessions", "auth", "routes", "include"]
+    static let topLevelKeys = ["server", "store", "upstreams", "sessions", "cache", "auth", "routes", "include"]
     static let includedKeys = ["routes", "upstreams"]
 
     /// Reads and validates the config at `path`. `environment` supplies `GATEWAY_REDIS_URL`
@@ -54,6 +54,7 @@ public enum ConfigLoader {
             if let node = map["upstreams"] { upstreams += UpstreamDecoder.decodeAll(node, context: context) }
             if let node = map["sessions"] { config.sessions = SessionsDecoder.decode(node, context: context) }
             if let node = map["auth"] { config.auth = AuthDecoder.decode(node, context: context) }
+            if let node = map["cache"] { config.cache = CacheDecoder.decode(node, context: context) }
             if let node = map["routes"] { routes += RouteDecoder.decodeAll(node, context: context) }
             if let node = map["include"], let patterns = context.stringListNodes(node, key: "include") {
                 for patternNode in patterns {
@@ -77,6 +78,7 @@ public enum ConfigLoader {
         applyEnvironment(environment, to: &config, redisNode: redisNode, path: path, diagnostics: diagnostics)
         SemanticValidator(diagnostics: diagnostics).validate(
             upstreams: upstreams, routes: routes, sessions: config.sessions, auth: config.auth)
+        CacheDecoder.validate(routes: routes.map(\.settings), cache: config.cache, diagnostics: diagnostics)
         config.upstreams = upstreams.map(\.settings)
         config.routes = routes.map(\.settings)
 

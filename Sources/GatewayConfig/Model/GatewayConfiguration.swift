@@ -6,6 +6,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Upstreams in file order (names are unique).
     public var upstreams: [UpstreamSettings]
     public var sessions: SessionSettings?
+    /// `cache:` (SPEC §11); nil = no caching anywhere.
+    public var cache: CacheSettings? = nil
     /// Routes in file order; includes are appended after the including file's own routes.
     public var routes: [RouteSettings]
     /// `auth:` providers (JWT verifiers, forward-auth services) that routes name.
@@ -398,6 +400,8 @@ public struct RouteSettings: Sendable, Equatable {
     public var ip: IPRules? = nil
     public var requestHeaders: HeaderRuleSettings? = nil
     public var responseHeaders: HeaderRuleSettings? = nil
+    /// The route's response cache (`cache:`); used only when the top-level `cache:` is set.
+    public var cache: RouteCacheSettings? = nil
     public var location: SourceLocation? = nil
 
     public init(name: String) {

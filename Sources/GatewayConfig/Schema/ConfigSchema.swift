@@ -150,6 +150,13 @@ public enum ConfigSchema {
             "websocket": boolean,
             "pubsub": pubsub,
             "sse": sse,
+            "cache": ["anyOf": [boolean, object(
+                [
+                    "ttl": ref("duration"), "stale_while_revalidate": ref("duration"), "stale_if_error": ref("duration"),
+                    "key": ["description": "method, host, path, query, header:NAME (Vary is always added)",
+                            "anyOf": [["type": "string"], ["type": "array", "items": ["type": "string", "pattern": "^(method|host|path|query|header:.+)$"]]]],
+                    "methods": stringOrList("GET and/or HEAD"), "store_set_cookie": boolean,
+                ], keys: CacheDecoder.routeKeys)]],
         ]
         for (key, schema) in extraRouteProperties() { routeProperties[key] = schema }
         for (key, schema) in edgeRouteProperties() { routeProperties[key] = schema }
@@ -239,6 +246,7 @@ public enum ConfigSchema {
             "upstream": upstream, "namedUpstream": namedUpstream,
             "route": route, "namedRoute": namedRoute,
             "server": server, "store": store, "sessions": sessions, "auth": authSchema(),
+            "cache": ["anyOf": [boolean, object(["max_object_bytes": ref("size"), "memory": ref("size")], keys: CacheDecoder.keys)]],
             "upstreams": [
                 "anyOf": [
                     ["type": "object", "additionalProperties": ref("upstream")],
@@ -323,7 +331,7 @@ public enum ConfigSchema {
         var top = object(
             [
                 "server": ref("server"), "store": ref("store"), "upstreams": ref("upstreams"), "sessions": ref("sessions"),
-                "auth": ref("auth"), "routes": ref("routes"), "include": stringOrList("glob(s) of included files, relative to this file"),
+                "cache": ref("cache"), "auth": ref("auth"), "routes": ref("routes"), "include": stringOrList("glob(s) of included files, relative to this file"),
             ], keys: ConfigLoader.topLevelKeys, description: "gateway configuration (conf/gateway.yaml and included files)")
         top["$schema"] = "http://json-schema.org/draft-07/schema#"
         top["title"] = "gateway configuration"

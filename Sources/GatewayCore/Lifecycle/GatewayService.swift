@@ -87,7 +87,8 @@ public final class GatewayService: Service, Sendable {
             snapshots: snapshots,
             policies: shared.policies,
             observer: observer,
-            pubsub: shared.pubsub)
+            pubsub: shared.pubsub,
+            cache: shared.cache)
         let pools = UpstreamPools(group: group)
         // Boxed so it can be released before the event loops stop: its deinit completes a promise on a loop.
         // One helper per listener: a `ServerQuiescingHelper` drains only the first server channel it was given, so

@@ -96,6 +96,8 @@ final class ProxyExchange {
     var outcomeNote: String? = nil
     /// The `detail` of the problem document the gateway answered with (recent errors on the dashboard).
     var problemDetail: String? = nil
+    /// The response cache's state for this request (nil when the route does not cache).
+    var cache: CacheExchange? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
     static let replayLimit = 64 * 1024

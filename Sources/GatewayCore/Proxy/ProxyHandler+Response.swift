@@ -22,6 +22,10 @@ extension ProxyHandler: UpstreamResponseReceiver {
             exchange.heldResponseParts?.append(part)
             return
         }
+        if exchange.cache != nil {
+            if cacheSwallows(part, exchange: exchange) { return }
+            cacheCaptures(part, exchange: exchange)
+        }
         switch part {
         case .head(let head):
             receivedResponseHead(head, exchange: exchange)
@@ -101,6 +105,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
             let outcome: AttemptOutcome = (code == 502 || code == 503 || code == 504) ? .badStatus(code) : .success
             finishAttempt(exchange, replica, outcome: outcome)
         }
+        if exchange.cache != nil, cacheInterceptsResponseHead(head, exchange: exchange) { return }
         if head.status == .switchingProtocols {
             if exchange.isWebSocketUpgrade, exchange.route?.settings.websocket == true {
                 startTunnel(exchange, responseHead: head)
@@ -152,6 +157,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         for name in phase.removeHeaders { headers.remove(name: name) }
         headers.replaceOrAdd(name: "X-Request-Id", value: exchange.requestID)
         headers.addDateIfMissing()
+        if exchange.cache != nil { addCacheResponseHeaders(&headers, exchange: exchange) }
         for (name, value) in exchange.policy.responseHeaders { headers.replaceOrAdd(name: name, value: value) }
         for (name, value) in phase.addHeaders { headers.add(name: name, value: value) }
         if let cookie = exchange.replica?.setAffinityCookie, let cookieName = exchange.route?.upstream?.affinityCookie {
@@ -195,6 +201,7 @@ extension ProxyHandler: UpstreamResponseReceiver {
         exchange.heldParts = []
         exchange.heldResponseParts = nil
         exchange.pendingResponseHead = nil
+        if exchange.cache != nil, cacheServesStaleOnError(exchange, status: problem.status) { return }
         guard !exchange.responseStarted else {
             context.close(promise: nil)
             return

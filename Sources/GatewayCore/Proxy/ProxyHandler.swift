@@ -331,6 +331,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             beginPubSub(exchange, route: route, context: context)
         } else if let settings = route.settings.staticFiles, let context {
             serveStatic(exchange, route: route, settings: settings, context: context)
+        } else if startCacheLookup(exchange, route: route) {
+            return
         } else {
             startUpstream(exchange)
         }
@@ -430,6 +432,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let subject = security?.clientSubject { headers.replaceOrAdd(name: "X-Client-Cert-Subject", value: subject) }
         for name in exchange.policy.upstreamRemovals { headers.remove(name: name) }
         for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
+        if exchange.cache != nil { applyCacheRequestHeaders(&headers, exchange: exchange) }
         if !exchange.isWebSocketUpgrade || !route.settings.websocket {
             // Keep framing explicit: a body goes chunked unless the client gave a length.
             if exchange.hasBody, !headers.contains(name: "content-length") {
@@ -648,6 +651,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         endOpenAttempt(exchange, outcome: .aborted)
         if exchange.phase != .done {
             exchange.phase = .done
+            if exchange.cache != nil { finishCacheFlight(exchange) }
             if exchange.responseStatus == 0 { exchange.responseStatus = 499 }
             services.observer.requestFinished(exchange)
         }

@@ -5,13 +5,17 @@ final class GatewayServices: Sendable {
     let policies: any RequestPolicies
     let observer: RequestObserver
     let pubsub: (any PubSubEndpoint)?
+    /// The response cache (SPEC §11); nil without a top-level `cache:`.
+    let cache: ResponseCache?
 
     init(
         snapshots: SnapshotHolder,
         policies: any RequestPolicies,
         observer: RequestObserver,
-        pubsub: (any PubSubEndpoint)? = nil
+        pubsub: (any PubSubEndpoint)? = nil,
+        cache: ResponseCache? = nil
     ) {
+        self.cache = cache
         self.snapshots = snapshots
         self.policies = policies
         self.observer = observer

@@ -12,6 +12,8 @@ struct SharedState: Sendable {
     let policies: any RequestPolicies
     let pubsub: (any PubSubEndpoint)?
     let admin: (any AdminExtensions)?
+    /// The response cache (SPEC §11), Redis-shared when the store is Redis; nil without `cache:`.
+    let cache: ResponseCache?
     let readiness: @Sendable () -> (ready: Bool, store: String, details: [(String, String)])
     let shutdown: @Sendable () async -> Void
 
@@ -102,11 +104,16 @@ struct SharedState: Sendable {
             }
         hub.configure(configuration)
         adminParts.append(PubSubAdmin(hub: hub))
+        let cache = configuration.cache.map {
+            ResponseCache(settings: $0, redis: redis, keyPrefix: store.keyPrefix, group: group, logger: logger)
+        }
+        if let cache { adminParts.append(CacheAdmin(cache: cache)) }
 
         return SharedState(
             policies: pipeline,
             pubsub: hub,
             admin: adminParts.isEmpty ? nil : CombinedAdminExtensions(parts: adminParts),
+            cache: cache,
             readiness: {
                 guard let redis = redisClient else { return (true, "memory", []) }
                 let topology = redis.topology
@@ -117,6 +124,7 @@ struct SharedState: Sendable {
             },
             shutdown: {
                 await hub.shutdown()
+                await cache?.shutdown()
                 await redisClient?.shutdown()
             })
     }
