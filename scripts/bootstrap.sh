@@ -2,7 +2,7 @@
 # Installs what the scripts and tests need, and nothing that is already there:
 #   system: libhiredis-dev libcrypt-dev redis-server zlib1g-dev curl openssl nginx-light wrk chromium chromium-driver
 #           (apt-get, as root or via sudo)
-#   python: pytest pytest-timeout requests websockets selenium jsonschema pyyaml             (python3 -m pip)
+#   python: pytest pytest-timeout requests websockets selenium jsonschema pyyaml opentelemetry-proto             (python3 -m pip)
 # Safe to run again and again: when everything is present it only checks and exits 0.
 set -euo pipefail
 
@@ -30,7 +30,7 @@ have_file /usr/include/crypt.h || missing+=(libcrypt-dev)
 # the dashboard's browser tests: headless Chromium driven by Selenium
 have_cmd chromium || missing+=(chromium)
 have_cmd chromedriver || missing+=(chromium-driver)
-python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets, selenium, jsonschema, yaml' >/dev/null 2>&1; }
+python_modules_ok() { python3 -c 'import pytest, pytest_timeout, requests, websockets, selenium, jsonschema, yaml, opentelemetry.proto.collector.trace.v1.trace_service_pb2' >/dev/null 2>&1; }
 if ! have_cmd python3; then
     missing+=(python3 python3-pip)
 elif ! python_modules_ok && ! python3 -m pip --version >/dev/null 2>&1; then
@@ -53,10 +53,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! python_modules_ok; then
-    log "installing python test modules (pytest pytest-timeout requests websockets selenium jsonschema pyyaml)"
-    if ! python3 -m pip install -q pytest pytest-timeout requests websockets selenium jsonschema pyyaml </dev/null; then
+    log "installing python test modules (pytest pytest-timeout requests websockets selenium jsonschema pyyaml opentelemetry-proto)"
+    if ! python3 -m pip install -q pytest pytest-timeout requests websockets selenium jsonschema pyyaml opentelemetry-proto </dev/null; then
         # Debian's system python refuses plain pip installs (PEP 668).
-        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets selenium jsonschema pyyaml </dev/null
+        python3 -m pip install -q --break-system-packages pytest pytest-timeout requests websockets selenium jsonschema pyyaml opentelemetry-proto </dev/null
     fi
 fi
 exit 0

@@ -90,6 +90,8 @@ final class ProxyExchange {
     var outcomeNote: String? = nil
     /// The `detail` of the problem document the gateway answered with (recent errors on the dashboard).
     var problemDetail: String? = nil
+    /// The request's spans when tracing is on (`ProxyHandler+Tracing`).
+    var trace: RequestTrace? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
     static let replayLimit = 64 * 1024

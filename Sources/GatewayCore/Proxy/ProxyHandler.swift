@@ -216,6 +216,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 head: rawHead, requestID: requestID, snapshot: snapshot, route: nil, clientIP: clientIP)
             self.exchange = exchange
             exchange.tlsVersion = security?.tlsVersion
+            if services.tracing != nil { startTrace(exchange, path: rawHead.uri) }
             services.observer.requestStarted()
             respondLocally(exchange, problem)
             return
@@ -233,6 +234,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.clientURI = rawHead.uri
         self.exchange = exchange
         exchange.tlsVersion = security?.tlsVersion
+        if services.tracing != nil { startTrace(exchange, path: path) }
         services.observer.requestStarted()
 
         switch outcome {
@@ -281,8 +283,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             proceed(exchange, route: route)
             return
         }
+        exchange.trace?.policyStarted()
         services.policies.requestPhase(policyRequest, on: context.eventLoop).assumeIsolated().whenComplete {
             [self] result in
+            exchange.trace?.policyFinished(result)
             guard self.exchange === exchange, exchange.phase == .filtering else { return }
             switch result {
             case .success(.proceed(let policy)):
@@ -345,6 +349,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.requestSent = false
         exchange.attemptStartedAt = .now()
         services.selector.attemptStarted(choice)
+        exchange.trace?.attemptStarted(number: exchange.attempts, upstream: upstreamName, replica: choice, method: exchange.head.method.rawValue, uri: exchange.head.uri)
         let attempt = exchange.attemptLedger.start()
         let timeouts = route.settings.timeouts
         pool.acquire(
@@ -409,6 +414,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.remove(name: "expect")
         if let subject = security?.clientSubject { headers.replaceOrAdd(name: "X-Client-Cert-Subject", value: subject) }
         for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
+        exchange.trace?.inject(into: &headers)
         if !exchange.isWebSocketUpgrade || !route.settings.websocket {
             // Keep framing explicit: a body goes chunked unless the client gave a length.
             if exchange.hasBody, !headers.contains(name: "content-length") {
@@ -535,6 +541,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func finishAttempt(_ exchange: ProxyExchange, _ choice: ReplicaChoice, outcome: AttemptOutcome, attempt: Int? = nil) {
         let ended = attempt.map { exchange.attemptLedger.end($0) } ?? (exchange.attemptLedger.endOpen() != nil)
         guard ended else { return }
+        exchange.trace?.attemptFinished(outcome: outcome, status: exchange.upstreamResponseHead.map { Int($0.status.code) })
         services.selector.attemptFinished(choice, outcome: outcome)
         if let upstream = exchange.route?.settings.upstream {
             services.observer.upstreamAttempt(

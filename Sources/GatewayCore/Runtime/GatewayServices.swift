@@ -6,18 +6,22 @@ final class GatewayServices: Sendable {
     let policies: any RequestPolicies
     let observer: RequestObserver
     let pubsub: (any PubSubEndpoint)?
+    /// `observability.tracing`; nil = tracing off.
+    let tracing: GatewayTracing?
 
     init(
         snapshots: SnapshotHolder,
         selector: any ReplicaSelector,
         policies: any RequestPolicies,
         observer: RequestObserver,
-        pubsub: (any PubSubEndpoint)? = nil
+        pubsub: (any PubSubEndpoint)? = nil,
+        tracing: GatewayTracing? = nil
     ) {
         self.snapshots = snapshots
         self.selector = selector
         self.policies = policies
         self.observer = observer
         self.pubsub = pubsub
+        self.tracing = tracing
     }
 }
