@@ -30,12 +30,11 @@ declare -A GW_PORT GW_PID
 start_gateway() {  # NAME [RATIO]
   local name=$1 ratio=${2:-} port admin
   port=$(free_port); admin=$(free_port)
-  {
-    write_single_worker_proxy_config /dev/stdout "$port" "$admin" "$UP1" "$UP2"
-    if [ -n "$ratio" ]; then
-      printf 'observability:\n  tracing:\n    otlp_endpoint: http://127.0.0.1:%s\n    sample_ratio: %s\n' "$SINK" "$ratio"
-    fi
-  } > "$BENCH_TMP/$name.yaml"
+  write_single_worker_proxy_config "$BENCH_TMP/$name.yaml" "$port" "$admin" "$UP1" "$UP2"
+  if [ -n "$ratio" ]; then
+    printf 'observability:\n  tracing:\n    otlp_endpoint: http://127.0.0.1:%s\n    sample_ratio: %s\n' "$SINK" "$ratio" \
+      >> "$BENCH_TMP/$name.yaml"
+  fi
   "$GATEWAY_BIN" serve --config "$BENCH_TMP/$name.yaml" --log-level warning &
   GW_PID[$name]=$!
   BENCH_PIDS+=("$!")
