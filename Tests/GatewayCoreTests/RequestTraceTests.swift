@@ -142,6 +142,17 @@ import Tracing
         #expect(client?.attributes["gateway.attempt.outcome"]?.toSpanAttribute() == "cancelled")
     }
 
+    @Test func anUnsampledRequestStartsNoChildSpans() {
+        let trace = RequestTrace(
+            tracer: NoOpTracer(), head: head(), path: "/api/items", scheme: "http", clientIP: "192.0.2.1", requestID: "r")
+        #expect(!trace.server.isRecording)
+        trace.policyStarted()
+        trace.attemptStarted(number: 1, upstream: "app", replica: replica, method: "GET", uri: "/")
+        #expect(trace.attempt == nil)
+        trace.attemptFinished(outcome: .success, status: 200)
+        trace.finish(status: 200, responseBytes: 1, note: nil)
+    }
+
     @Test func accessRecordCarriesTheTraceID() {
         let record = AccessRecord(
             time: timespec(tv_sec: 1_796_205_795, tv_nsec: 0), requestID: "r1", clientIP: "10.0.0.1",

@@ -8,16 +8,16 @@ import Tracing
 /// the Redis round trips). Attributes follow the OpenTelemetry HTTP semantic conventions; gateway-specific ones
 /// are under `gateway.*`.
 ///
-/// Owned by a `ProxyExchange`, used on its event loop only. An unsampled request still gets span contexts (so the
-/// upstream sees a `traceparent` with the sampled flag off and the access log a `trace_id`) but no attribute work:
-/// every setter checks `isRecording` first.
+/// Owned by a `ProxyExchange`, used on its event loop only. An unsampled request gets its server span's context
+/// only (the upstream sees a `traceparent` with the sampled flag off, naming that span as parent, and the access log
+/// a `trace_id`): no attempt or policy spans, no attribute work — every setter checks `isRecording` first.
 final class RequestTrace {
     let tracer: any Tracer
     let server: any Span
     private(set) var attempt: (any Span)?
     private var policy: (any Span)?
-    /// Hex trace id for the access log (`trace_id`).
-    let traceID: String?
+    /// Hex trace id for the access log (`trace_id`); rendered only when asked for (access log on).
+    lazy var traceID: String? = server.context.otelTraceID
 
     /// Starts the server span, continuing the client's `traceparent` when it sent a valid one.
     init(tracer: any Tracer, head: HTTPRequestHead, path: String, scheme: String, clientIP: String, requestID: String) {
@@ -28,7 +28,6 @@ final class RequestTrace {
         }
         let span = tracer.startSpan(head.method.rawValue, context: parent, ofKind: .server)
         server = span
-        traceID = span.context.otelTraceID
         guard span.isRecording else { return }
         span.updateAttributes { attributes in
             attributes[OTelAttribute.http.request.method] = head.method.rawValue
@@ -62,6 +61,7 @@ final class RequestTrace {
     // MARK: Request policies
 
     func policyStarted() {
+        guard server.isRecording else { return }  // parent-based: an unsampled request has no sampled children
         policy = tracer.startSpan("gateway.policies", context: server.context, ofKind: .internal)
     }
 
@@ -87,6 +87,7 @@ final class RequestTrace {
     /// A replica was picked for attempt `number` (1-based).
     func attemptStarted(number: Int, upstream: String, replica: ReplicaChoice, method: String, uri: String) {
         attempt?.end()
+        guard server.isRecording else { return }
         let span = tracer.startSpan(method, context: server.context, ofKind: .client)
         attempt = span
         guard span.isRecording else { return }
