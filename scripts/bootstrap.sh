@@ -46,6 +46,7 @@ PYTHON_MODULES=(
     grpcio=grpc
     pyjwt=jwt
     cryptography=cryptography
+    opentelemetry-proto=opentelemetry.proto.collector.trace.v1.trace_service_pb2
 )
 pip_names=(); import_names=()
 for entry in "${PYTHON_MODULES[@]}"; do pip_names+=("${entry%%=*}"); import_names+=("${entry#*=}"); done

@@ -19,7 +19,7 @@ import Testing
               - { key: client_ip, limit: 1, window: 1s }
             """
         // `limits` is not a top-level key: anchors must live inside known keys.
-        #expect(errorLines(yaml) == ["/cfg/gateway.yaml:6:1: unknown key 'limits' in the top level; expected one of: server, store, upstreams, sessions, cache, auth, routes, include"])
+        #expect(errorLines(yaml) == ["/cfg/gateway.yaml:6:1: unknown key 'limits' in the top level; expected one of: server, store, upstreams, sessions, cache, auth, routes, include, observability"])
 
         let ok = try ConfigLoader.load(yaml: """
             upstreams:

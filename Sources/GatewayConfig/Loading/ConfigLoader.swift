@@ -14,7 +14,7 @@ import Yams
 /// Pure apart from reading files: safe to call from any thread, but it does blocking file I/O,
 /// so call it off the event loops (e.g. on reload).
 public enum ConfigLoader {
-    static let topLevelKeys = ["server", "store", "upstreams", "sessions", "cache", "auth", "routes", "include"]
+    static let topLevelKeys = ["server", "store", "upstreams", "sessions", "cache", "auth", "routes", "include", "observability"]
     static let includedKeys = ["routes", "upstreams"]
 
     /// Reads and validates the config at `path`. `environment` supplies `GATEWAY_REDIS_URL`
@@ -56,6 +56,7 @@ public enum ConfigLoader {
             if let node = map["auth"] { config.auth = AuthDecoder.decode(node, context: context) }
             if let node = map["cache"] { config.cache = CacheDecoder.decode(node, context: context) }
             if let node = map["routes"] { routes += RouteDecoder.decodeAll(node, context: context) }
+            if let node = map["observability"] { config.observability = ObservabilityDecoder.decode(node, context: context) }
             if let node = map["include"], let patterns = context.stringListNodes(node, key: "include") {
                 for patternNode in patterns {
                     guard let pattern = context.nonEmptyString(patternNode, key: "include") else { continue }

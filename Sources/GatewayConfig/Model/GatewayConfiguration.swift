@@ -12,6 +12,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var routes: [RouteSettings]
     /// `auth:` providers (JWT verifiers, forward-auth services) that routes name.
     public var auth: AuthSettings = AuthSettings()
+    /// `observability:` (tracing). Read once at start: a reload that changes it logs that a restart is needed.
+    public var observability = ObservabilitySettings()
     /// Every file that contributed (the main file first), for logs and `check`.
     public var sourceFiles: [String]
     /// Accepted but probably not meant (e.g. `path_prefix: /api` also matching `/apix`): `check` prints them,

@@ -245,7 +245,7 @@ public enum ConfigSchema {
             "duration": duration, "size": size, "listen": listen,
             "upstream": upstream, "namedUpstream": namedUpstream,
             "route": route, "namedRoute": namedRoute,
-            "server": server, "store": store, "sessions": sessions, "auth": authSchema(),
+            "server": server, "store": store, "sessions": sessions, "auth": authSchema(), "observability": observability(),
             "cache": ["anyOf": [boolean, object(["max_object_bytes": ref("size"), "memory": ref("size")], keys: CacheDecoder.keys)]],
             "upstreams": [
                 "anyOf": [
@@ -260,6 +260,28 @@ public enum ConfigSchema {
                 ]
             ],
         ]
+    }
+
+    /// `observability:` (tracing over OTLP/HTTP).
+    static func observability() -> Schema {
+        object(
+            [
+                "tracing": object(
+                    [
+                        "otlp_endpoint": [
+                            "type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                            "description": "OTLP/HTTP collector: a base URL (/v1/traces is appended) or a full URL with a path",
+                        ],
+                        "service_name": text("service.name of the spans (default gateway)"),
+                        "sample_ratio": [
+                            "anyOf": [
+                                ["type": "number", "minimum": 0, "maximum": 1],
+                                ["type": "string", "pattern": #"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"#],
+                            ],
+                            "description": "share of new traces kept (parent-based); default 1",
+                        ],
+                    ], keys: ObservabilityDecoder.tracingKeys, required: ["otlp_endpoint"]),
+            ], keys: ObservabilityDecoder.keys)
     }
 
     /// Route keys decoded outside the core route decoder (static files).
@@ -332,6 +354,7 @@ public enum ConfigSchema {
             [
                 "server": ref("server"), "store": ref("store"), "upstreams": ref("upstreams"), "sessions": ref("sessions"),
                 "cache": ref("cache"), "auth": ref("auth"), "routes": ref("routes"), "include": stringOrList("glob(s) of included files, relative to this file"),
+                "observability": ref("observability"),
             ], keys: ConfigLoader.topLevelKeys, description: "gateway configuration (conf/gateway.yaml and included files)")
         top["$schema"] = "http://json-schema.org/draft-07/schema#"
         top["title"] = "gateway configuration"

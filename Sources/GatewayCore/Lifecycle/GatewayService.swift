@@ -66,6 +66,12 @@ public final class GatewayService: Service, Sendable {
             for message in error.messages { logger.critical("\(message)") }
             throw error
         }
+        let tracing: GatewayTracing?
+        do {
+            tracing = try config.observability.tracing.map { try GatewayTracing(settings: $0, logger: logger) }
+        } catch {
+            throw GatewayStartupError("observability.tracing: \(error)")
+        }
         let threads = config.server.workers > 0 ? config.server.workers : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let registry = UpstreamRegistry(configuration: config, onStateChange: { change in
@@ -88,7 +94,17 @@ public final class GatewayService: Service, Sendable {
             policies: shared.policies,
             observer: observer,
             pubsub: shared.pubsub,
-            cache: shared.cache)
+            cache: shared.cache,
+            tracing: tracing)
+        if let tracing {
+            tracing.start(logger: logger)
+            logger.info(
+                "tracing on",
+                metadata: [
+                    "otlp": "\(tracing.settings.tracesURL)", "service": "\(tracing.settings.serviceName)",
+                    "sample_ratio": "\(tracing.settings.sampleRatio)",
+                ])
+        }
         let pools = UpstreamPools(group: group)
         // Boxed so it can be released before the event loops stop: its deinit completes a promise on a loop.
         // One helper per listener: a `ServerQuiescingHelper` drains only the first server channel it was given, so
@@ -226,6 +242,7 @@ public final class GatewayService: Service, Sendable {
         await pools.closeAll()
         quiesce.withLockedValue { $0 = [] }
         try? await group.shutdownGracefully()
+        await tracing?.shutdown()  // after the drain: the last requests' spans are flushed too
         accessLog?.flush()
         logger.info("gateway stopped")
     }

@@ -83,6 +83,9 @@ final class Reloader: Sendable {
                         "admin_configured": "\(configuration.server.adminListen.map { "\($0)" } ?? "off")",
                     ])
             }
+            if configuration.observability != current.configuration.observability {
+                logger.warning("reload: 'observability' changed; tracing settings take effect on restart only")
+            }
             _ = UpstreamTLS.install(configuration, logger: logger)
             registry.apply(configuration)
             healthChecker.reconcile()

@@ -22,6 +22,8 @@ struct AccessRecord {
     var userAgent: String? = nil
     /// The negotiated TLS version (`TLSv1.3`) on TLS listeners; nil on plain ones.
     var tls: String? = nil
+    /// The W3C trace id (32 hex digits) when tracing is on (`observability.tracing`), sampled or not.
+    var traceID: String? = nil
     /// nil for requests; `"close"` for the line written when an upgraded connection ends.
     var event: String? = nil
 
@@ -51,6 +53,7 @@ struct AccessRecord {
         add("status", String(status))
         add("time", JSONText.quote(Self.iso8601(time)))
         if let tls { add("tls", JSONText.quote(tls)) }
+        if let traceID { add("trace_id", JSONText.quote(traceID)) }
         add("uri", JSONText.quote(uri))
         if let user { add("user", JSONText.quote(user)) }
         return "{" + fields.joined(separator: ",") + "}"

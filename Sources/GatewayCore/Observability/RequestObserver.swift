@@ -83,6 +83,9 @@ final class RequestObserver: Sendable {
         if code >= 400, exchange.upstreamResponseHead == nil || exchange.problemDetail != nil {
             LiveStats.shared.recordGatewayError(exchange, route: route, status: code)
         }
+        if let trace = exchange.trace {
+            trace.finish(status: code, responseBytes: exchange.responseBytes, note: exchange.outcomeNote)
+        }
         guard let accessLog else { return }
         accessLog.write(Self.record(exchange, route: route, method: method, elapsed: elapsed))
     }
@@ -108,7 +111,8 @@ final class RequestObserver: Sendable {
             error: exchange.outcomeNote,
             referer: exchange.head.headers.first(name: "referer"),
             userAgent: exchange.head.headers.first(name: "user-agent"),
-            tls: exchange.tlsVersion)
+            tls: exchange.tlsVersion,
+            traceID: exchange.trace?.traceID)
     }
 
     /// The line written when an upgraded connection (WebSocket tunnel, pub/sub socket) closes: the upgrade's own

@@ -98,6 +98,8 @@ final class ProxyExchange {
     var problemDetail: String? = nil
     /// The response cache's state for this request (nil when the route does not cache).
     var cache: CacheExchange? = nil
+    /// The request's spans when tracing is on (`ProxyHandler+Tracing`).
+    var trace: RequestTrace? = nil
 
     /// Request bodies up to this size are kept so the request can be replayed on another replica.
     static let replayLimit = 64 * 1024

@@ -236,6 +236,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 head: rawHead, requestID: requestID, snapshot: snapshot, route: nil, clientIP: clientIP)
             self.exchange = exchange
             exchange.tlsVersion = security?.tlsVersion
+            if services.tracing != nil { startTrace(exchange, path: rawHead.uri) }
             services.observer.requestStarted()
             respondLocally(exchange, problem)
             return
@@ -253,6 +254,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.clientURI = rawHead.uri
         self.exchange = exchange
         exchange.tlsVersion = security?.tlsVersion
+        if services.tracing != nil { startTrace(exchange, path: path) }
         services.observer.requestStarted()
 
         switch outcome {
@@ -302,8 +304,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             proceed(exchange, route: route)
             return
         }
+        exchange.trace?.policyStarted()
         services.policies.requestPhase(policyRequest, on: context.eventLoop).assumeIsolated().whenComplete {
             [self] result in
+            exchange.trace?.policyFinished(result)
             guard self.exchange === exchange, exchange.phase == .filtering else { return }
             switch result {
             case .success(.proceed(let policy)):
@@ -367,6 +371,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.lastReplicaURL = choice.replica.url
         exchange.requestSent = false
         exchange.attemptStartedAt = .now()
+        exchange.trace?.attemptStarted(
+            number: exchange.attempts, upstream: upstreamName, host: choice.replica.host, port: choice.replica.port,
+            url: choice.replica.url, method: exchange.head.method.rawValue, uri: exchange.head.uri)
         let attempt = exchange.attemptLedger.start()
         let timeouts = route.settings.timeouts
         pool.acquire(
@@ -433,6 +440,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         for name in exchange.policy.upstreamRemovals { headers.remove(name: name) }
         for (name, value) in exchange.policy.upstreamHeaders { headers.add(name: name, value: value) }
         if exchange.cache != nil { applyCacheRequestHeaders(&headers, exchange: exchange) }
+        exchange.trace?.inject(into: &headers)
         if !exchange.isWebSocketUpgrade || !route.settings.websocket {
             // Keep framing explicit: a body goes chunked unless the client gave a length.
             if exchange.hasBody, !headers.contains(name: "content-length") {
@@ -561,6 +569,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func finishAttempt(_ exchange: ProxyExchange, _ choice: Pick, outcome: AttemptOutcome, attempt: Int? = nil) {
         let ended = attempt.map { exchange.attemptLedger.end($0) } ?? (exchange.attemptLedger.endOpen() != nil)
         guard ended else { return }
+        exchange.trace?.attemptFinished(outcome: outcome, status: exchange.upstreamResponseHead.map { Int($0.status.code) })
         choice.replica.requestFinished(outcome.requestOutcome)
         if let upstream = exchange.route?.settings.upstream {
             services.observer.upstreamAttempt(
