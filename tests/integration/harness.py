@@ -32,11 +32,20 @@ PATTERN = b"abcdefghijklmnopqrstuvwxyz"
 # small utilities
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A port the OS considers free right now (bind 127.0.0.1:0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port the OS considers free right now (bind 127.0.0.1:0, read it, close), never one this process handed out
+    before: the OS may give the same ephemeral port to two binds in a row, and a gateway whose `listen` and
+    `admin_listen` got the same port cannot start (seen once in CI)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
